@@ -1,0 +1,189 @@
+//! The command line, as clap types only. Everything past `config` works on resolved
+//! settings, never on these.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::EXIT_CODES_HELP;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sfhq-pack",
+    version,
+    about = "Turn SFHQ downloads (folders or Kaggle zips) into checksummed Parquet shards with a manifest",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Worker threads (default: all cores). Output is identical whatever the count.
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// No progress bar and no summary on stderr; errors are still printed.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inventory: samples, files and bytes per modality, orphans, missing files, duplicates.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Scan(ScanArgs),
+    /// Check every rule on every sample and report; writes nothing.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Validate(ValidateArgs),
+    /// Validate and write Parquet shards, manifest.json and SHA256SUMS to --out.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Convert(ConvertArgs),
+    /// Check every shard's size, sha256 and row count against the manifest.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// SFHQ parts: folders or Kaggle zips.
+    #[arg(required = true, value_name = "SRC")]
+    pub sources: Vec<PathBuf>,
+
+    /// Print the inventory as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The rules' settings, shared by `validate` and `convert`.
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Decode every image fully, not just its header (slower; catches corrupt pixel data).
+    #[arg(long)]
+    pub deep: bool,
+
+    /// Width and height every image and segmentation map must have.
+    #[arg(long, default_value_t = 1024, value_name = "PIXELS")]
+    pub image_size: u32,
+
+    /// Number of landmark points per sample.
+    #[arg(long = "landmarks", default_value_t = 110, value_name = "N")]
+    pub landmark_count: usize,
+
+    /// Refuse images and maps whose header declares more pixels than this.
+    #[arg(long, default_value_t = 64_000_000, value_name = "N")]
+    pub max_pixels: u64,
+
+    /// Refuse any source file larger than this (e.g. 64MiB, 100MB).
+    #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_file_bytes: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// SFHQ parts: folders or Kaggle zips.
+    #[arg(required = true, value_name = "SRC")]
+    pub sources: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// SFHQ parts: folders or Kaggle zips. Several parts make one dataset.
+    #[arg(required = true, value_name = "SRC")]
+    pub sources: Vec<PathBuf>,
+
+    /// Output folder; nothing is ever written outside it.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Target shard size, counted in sample bytes before encoding (e.g. 500MB, 2GiB).
+    #[arg(long, default_value = "500MB", value_parser = parse_size, value_name = "SIZE")]
+    pub shard_size: u64,
+
+    /// Rows per Parquet row group.
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub row_group_rows: u64,
+
+    /// Replace the output of an earlier run in --out (only sfhq-pack's own files are removed).
+    #[arg(long)]
+    pub overwrite: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+
+    /// Print the manifest as JSON on stdout when done.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A folder written by `sfhq-pack convert`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses `500MB`, `2GiB`, `64MiB`, `1000`: decimal units (kB, MB, GB) are powers of 1000,
+/// binary units (KiB, MiB, GiB) powers of 1024, as in the Hugging Face shard sizes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size such as 500MB or 2GiB"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown size unit '{other}': use B, kB, MB, GB, KiB, MiB or GiB"
+            ))
+        }
+    };
+    let bytes = number * factor as f64;
+    if !(1.0..=u64::MAX as f64).contains(&bytes) {
+        return Err(format!("'{text}' is out of range"));
+    }
+    Ok(bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_decimal_and_binary_units() {
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

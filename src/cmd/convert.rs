@@ -1,0 +1,250 @@
+//! `convert`: inventory -> schema -> pipeline -> Parquet sink -> SHA256SUMS and manifest.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::config::ConvertConfig;
+use crate::exit::ExitCode;
+use crate::manifest::{self, FeatureEntry, LandmarksEntry, Manifest, SourceEntry, Tool};
+use crate::pipeline::{self, Completion, Context};
+use crate::schema::{self, DatasetSchema};
+use crate::sink::parquet::{ParquetSink, DATA_DIR};
+use crate::sink::{ShardRecord, Sink};
+use crate::source::inventory::Inventory;
+use crate::ui::{format_bytes, format_counts, sanitize, Printer, INTERRUPTED};
+use crate::validate::report::Report;
+
+/// The split every sample goes to until splits are asked for.
+pub const DEFAULT_SPLIT: &str = "train";
+
+pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode> {
+    prepare_output(&config.out, config.overwrite)?;
+    let inventory = super::inventory_without_duplicates(&config.sources)?;
+    let checks = &config.check.checks;
+    printer.status(&format!(
+        "sfhq-pack: {} samples in {} source(s); reading landmark and feature headers",
+        inventory.samples.len(),
+        inventory.sources.len()
+    ));
+    let schema = schema::discover(&inventory, checks, config.check.max_file_bytes);
+    fs::create_dir_all(&config.out)
+        .with_context(|| format!("{}: cannot create output folder", config.out.display()))?;
+    let mut sink: Box<dyn Sink> = Box::new(ParquetSink::new(
+        &config.out,
+        DEFAULT_SPLIT,
+        &schema,
+        config.parquet.clone(),
+    )?);
+
+    let context = Context {
+        inventory: &inventory,
+        checks,
+        schema: &schema,
+        max_file_bytes: config.check.max_file_bytes,
+        keep_payload: true,
+    };
+    let mut report = Report::from_inventory(&inventory);
+    let bar = printer.progress(inventory.samples.len() as u64, "convert");
+    let outcome = pipeline::run(&context, &bar, &INTERRUPTED, |batch| {
+        for processed in batch {
+            report.add(&processed);
+            if let Some(payload) = processed.payload {
+                sink.write(&processed.key, processed.part, payload)?;
+            }
+        }
+        Ok(())
+    });
+    bar.finish();
+    let completion = match outcome {
+        Ok(c) => c,
+        Err(e) => {
+            sink.abort();
+            return Err(e);
+        }
+    };
+    if completion == Completion::Interrupted {
+        sink.abort();
+        printer.status("sfhq-pack: interrupted; partial shards removed, no manifest written");
+        return Ok(ExitCode::Interrupted);
+    }
+    let shards = sink.finish()?;
+    let manifest = build_manifest(config, &inventory, &schema, report, shards);
+    manifest.write(&config.out)?;
+
+    if config.json {
+        println!("{}", serde_json::to_string_pretty(&manifest)?);
+    }
+    print_summary(
+        printer,
+        &manifest,
+        &config.out,
+        bar.started.elapsed().as_secs_f64(),
+    );
+    Ok(ExitCode::from_problems(!manifest.errors.is_empty()))
+}
+
+/// Refuses to mix output into a folder that holds something else, unless `--overwrite`
+/// asks to replace an earlier run: then only sfhq-pack's own files are removed.
+fn prepare_output(out: &Path, overwrite: bool) -> anyhow::Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        anyhow::bail!("{}: --out exists and is not a folder", out.display());
+    }
+    let is_empty = fs::read_dir(out)
+        .with_context(|| format!("{}: cannot read output folder", out.display()))?
+        .next()
+        .is_none();
+    if is_empty {
+        return Ok(());
+    }
+    if !overwrite {
+        anyhow::bail!(
+            "{}: output folder is not empty; pass --overwrite to replace an earlier sfhq-pack output, or choose a new folder",
+            out.display()
+        );
+    }
+    for name in [manifest::MANIFEST_FILE, manifest::SUMS_FILE] {
+        remove_if_present(&out.join(name))?;
+    }
+    let data = out.join(DATA_DIR);
+    if data.is_dir() {
+        for entry in fs::read_dir(&data)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.ends_with(".parquet") || name.ends_with(".partial") {
+                remove_if_present(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("{}: cannot remove earlier output", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn build_manifest(
+    config: &ConvertConfig,
+    inventory: &Inventory,
+    schema: &DatasetSchema,
+    report: Report,
+    shards: Vec<ShardRecord>,
+) -> Manifest {
+    let mut splits = BTreeMap::new();
+    for shard in &shards {
+        *splits.entry(shard.split.clone()).or_insert(0) += shard.rows;
+    }
+    let landmark_count = config.check.checks.landmark_count;
+    Manifest {
+        format_version: manifest::FORMAT_VERSION,
+        tool: Tool::this(),
+        created: manifest::created_from_env(),
+        sources: inventory
+            .summaries
+            .iter()
+            .map(|s| SourceEntry {
+                path: s.path.clone(),
+                kind: s.kind,
+                files: s.files,
+                bytes: s.bytes,
+                samples: s.samples,
+            })
+            .collect(),
+        options: config.manifest_options(),
+        rows: shards.iter().map(|s| s.rows).sum(),
+        splits,
+        shards,
+        landmarks: LandmarksEntry {
+            column: "landmarks".to_string(),
+            dtype: schema.landmarks.name().to_string(),
+            shape: vec![landmark_count, 2],
+        },
+        features: schema
+            .features
+            .iter()
+            .map(|f| {
+                let entry = FeatureEntry {
+                    dim: f.dim,
+                    dtype: f.dtype.name().to_string(),
+                    shape: vec![1, f.dim],
+                    column: format!("pretrained_features.{}", f.model),
+                    wds_name: f.wds_name.clone(),
+                };
+                (f.model.clone(), entry)
+            })
+            .collect(),
+        excluded: report.excluded,
+        warned: report.warned,
+        orphans: report.orphans,
+        unsafe_paths: report.unsafe_paths,
+        errors: report.errors,
+        warnings: report.warnings,
+        segmentation_block_share: report.segmentation_block_share,
+    }
+}
+
+fn print_summary(printer: &Printer, manifest: &Manifest, out: &Path, secs: f64) {
+    if printer.quiet {
+        return;
+    }
+    let bytes: u64 = manifest.shards.iter().map(|s| s.bytes).sum();
+    let read: u64 = manifest.sources.iter().map(|s| s.bytes).sum();
+    super::print_issues(
+        printer,
+        "excluded samples:",
+        &manifest.excluded,
+        "manifest.json",
+    );
+    eprintln!(
+        "wrote {} samples in {} shard(s), {}, to {} in {secs:.1} s ({:.0} samples/s, {}/s read)",
+        manifest.rows,
+        manifest.shards.len(),
+        format_bytes(bytes),
+        sanitize(&out.display().to_string()),
+        manifest.rows as f64 / secs.max(1e-9),
+        format_bytes((read as f64 / secs.max(1e-9)) as u64)
+    );
+    if !manifest.excluded.is_empty() {
+        let mut by_code = BTreeMap::new();
+        for sample in &manifest.excluded {
+            let mut codes: Vec<_> = sample
+                .issues
+                .iter()
+                .filter(|i| i.is_error())
+                .map(|i| i.code)
+                .collect();
+            codes.sort();
+            codes.dedup();
+            for code in codes {
+                *by_code.entry(code).or_insert(0u64) += 1;
+            }
+        }
+        eprintln!(
+            "excluded {} sample(s), by code:{}",
+            manifest.excluded.len(),
+            format_counts(&by_code)
+        );
+    }
+    if !manifest.unsafe_paths.is_empty() {
+        eprintln!(
+            "refused {} unsafe zip member name(s) (source.unsafe_path), listed in manifest.json",
+            manifest.unsafe_paths.len()
+        );
+    }
+    if !manifest.warnings.is_empty() {
+        eprintln!("warnings by code:{}", format_counts(&manifest.warnings));
+    }
+}

@@ -1,0 +1,95 @@
+//! `validate`: every rule on every sample, a report, nothing written.
+
+use crate::cli::ValidateArgs;
+use crate::config::CheckConfig;
+use crate::exit::ExitCode;
+use crate::pipeline::{self, Completion, Context};
+use crate::schema;
+use crate::ui::{format_bytes, format_counts, sanitize, Printer, INTERRUPTED};
+use crate::validate::report::Report;
+
+pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let config = CheckConfig::from_args(&args.checks);
+    let inventory = super::inventory_without_duplicates(&args.sources)?;
+    let schema = schema::discover(&inventory, &config.checks, config.max_file_bytes);
+    let context = Context {
+        inventory: &inventory,
+        checks: &config.checks,
+        schema: &schema,
+        max_file_bytes: config.max_file_bytes,
+        keep_payload: false,
+    };
+    let mut report = Report::from_inventory(&inventory);
+    let bar = printer.progress(inventory.samples.len() as u64, "validate");
+    let completion = pipeline::run(&context, &bar, &INTERRUPTED, |batch| {
+        batch.iter().for_each(|p| report.add(p));
+        Ok(())
+    })?;
+    bar.finish();
+    if completion == Completion::Interrupted {
+        return Ok(ExitCode::Interrupted);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    if !printer.quiet {
+        let secs = bar.started.elapsed().as_secs_f64();
+        eprintln!(
+            "validated {} samples ({}) in {secs:.1} s: {} valid, {} excluded, {} with warnings",
+            report.samples,
+            format_bytes(report.bytes_read),
+            report.valid,
+            report.excluded.len(),
+            report.warned.len()
+        );
+    }
+    Ok(ExitCode::from_problems(report.has_errors()))
+}
+
+fn print_text(report: &Report) {
+    for sample in report.excluded.iter().chain(&report.warned) {
+        for issue in &sample.issues {
+            println!(
+                "{}\t{}\t{:?}\t{}\t{}",
+                sanitize(&sample.key),
+                issue.code,
+                issue.severity,
+                sanitize(&issue.file),
+                sanitize(&issue.message)
+            );
+        }
+    }
+    for orphan in &report.orphans {
+        println!(
+            "{}\tsource.orphan\tWarning\t{}\tannotation file(s) with no image",
+            sanitize(&orphan.key),
+            sanitize(&orphan.files.join(", "))
+        );
+    }
+    for u in &report.unsafe_paths {
+        println!(
+            "-\tsource.unsafe_path\tError\t{}!{}\trefused: {}",
+            sanitize(&u.source),
+            sanitize(&u.name),
+            u.reason
+        );
+    }
+    if !report.errors.is_empty() {
+        println!("errors by code:{}", format_counts(&report.errors));
+    }
+    if !report.warnings.is_empty() {
+        println!("warnings by code:{}", format_counts(&report.warnings));
+    }
+    let share = &report.segmentation_block_share;
+    if let (Some(min), Some(mean)) = (share.min, share.mean) {
+        println!(
+            "segmentation 4x4 block purity: {} of {} maps fully pure; min {:.2}%, mean {:.2}%",
+            share.pure_maps,
+            share.maps,
+            min * 100.0,
+            mean * 100.0
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! `verify`: checks an output folder against its manifest, offline, in bounded memory.
+//!
+//! Every shard: present, the listed size, the listed sha256, and for Parquet the listed
+//! row count and first and last keys read from the file itself. Then `SHA256SUMS` against
+//! the manifest, and no shard file in the data folders that the manifest does not list (a
+//! stray shard would be loaded by every `data/train-*` glob).
+
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::path::Path;
+
+use arrow::array::{Array, StringArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::checksum::hash_file;
+use crate::cli::VerifyArgs;
+use crate::exit::ExitCode;
+use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
+use crate::sink::parquet::DATA_DIR;
+use crate::sink::shard::ShardFormat;
+use crate::sink::ShardRecord;
+use crate::ui::{format_bytes, sanitize, Printer};
+
+/// One thing that does not match.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// The shard or file concerned, relative to the folder.
+    pub path: String,
+    pub check: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifyReport {
+    pub dir: String,
+    pub shards: usize,
+    pub rows: u64,
+    pub bytes: u64,
+    pub problems: Vec<Problem>,
+}
+
+pub fn run(args: &VerifyArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let manifest = Manifest::read(&args.dir)?;
+    let report = verify(&args.dir, &manifest);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for problem in &report.problems {
+            println!(
+                "FAILED {}: {}: {}",
+                sanitize(&problem.path),
+                problem.check,
+                sanitize(&problem.message)
+            );
+        }
+        if report.problems.is_empty() {
+            println!(
+                "OK {} shard(s), {} rows, {}",
+                report.shards,
+                report.rows,
+                format_bytes(report.bytes)
+            );
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    printer.status(&format!(
+        "verified {} in {secs:.2} s ({}/s): {} problem(s)",
+        format_bytes(report.bytes),
+        format_bytes((report.bytes as f64 / secs.max(1e-9)) as u64),
+        report.problems.len()
+    ));
+    Ok(ExitCode::from_problems(!report.problems.is_empty()))
+}
+
+pub fn verify(dir: &Path, manifest: &Manifest) -> VerifyReport {
+    let mut problems: Vec<Problem> = manifest
+        .shards
+        .par_iter()
+        .flat_map_iter(|shard| check_shard(dir, shard))
+        .collect();
+    problems.extend(check_totals(manifest));
+    problems.extend(check_sums_file(dir, manifest));
+    problems.extend(check_unlisted(dir, manifest));
+    VerifyReport {
+        dir: dir.display().to_string(),
+        shards: manifest.shards.len(),
+        rows: manifest.rows,
+        bytes: manifest.shards.iter().map(|s| s.bytes).sum(),
+        problems,
+    }
+}
+
+fn problem(path: &str, check: &'static str, message: String) -> Problem {
+    Problem {
+        path: path.to_string(),
+        check,
+        message,
+    }
+}
+
+fn check_shard(dir: &Path, shard: &ShardRecord) -> Vec<Problem> {
+    let path = dir.join(&shard.path);
+    let listed = &shard.path;
+    if !is_inside(&shard.path) {
+        return vec![problem(
+            listed,
+            "path",
+            "the manifest names a path outside the folder; refusing to read it".to_string(),
+        )];
+    }
+    let size = match fs::metadata(&path) {
+        Ok(meta) => meta.len(),
+        Err(e) => {
+            return vec![problem(
+                listed,
+                "exists",
+                format!("cannot open: {e}; the shard is missing, download it again"),
+            )]
+        }
+    };
+    let mut problems = Vec::new();
+    if size != shard.bytes {
+        problems.push(problem(
+            listed,
+            "size",
+            format!(
+                "{size} bytes, the manifest lists {}: the file is truncated or was replaced",
+                shard.bytes
+            ),
+        ));
+    }
+    match hash_file(&path) {
+        Ok((sha256, _)) if sha256 != shard.sha256 => problems.push(problem(
+            listed,
+            "sha256",
+            format!(
+                "sha256 is {sha256}, the manifest lists {}: the file is corrupt, download it again",
+                shard.sha256
+            ),
+        )),
+        Ok(_) => {}
+        Err(e) => problems.push(problem(listed, "read", format!("cannot read: {e}"))),
+    }
+    if shard.format == ShardFormat::Parquet {
+        problems.extend(check_parquet_rows(&path, shard));
+    }
+    problems
+}
+
+/// Manifest paths are relative and never climb: a doctored manifest must not make
+/// `verify` read arbitrary files.
+fn is_inside(rel: &str) -> bool {
+    !rel.starts_with('/')
+        && !rel.contains('\\')
+        && rel.split('/').all(|p| !p.is_empty() && p != "..")
+}
+
+fn check_parquet_rows(path: &Path, shard: &ShardRecord) -> Vec<Problem> {
+    let listed = &shard.path;
+    let read = || -> anyhow::Result<(u64, Option<String>, Option<String>)> {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path)?)?;
+        let rows = u64::try_from(builder.metadata().file_metadata().num_rows())?;
+        let mask = ProjectionMask::columns(builder.parquet_schema(), ["key"]);
+        let (mut first, mut last) = (None, None);
+        for batch in builder.with_projection(mask).build()? {
+            let batch = batch?;
+            let keys = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| anyhow::anyhow!("column 'key' is not a string column"))?;
+            if keys.is_empty() {
+                continue;
+            }
+            if first.is_none() {
+                first = Some(keys.value(0).to_string());
+            }
+            last = Some(keys.value(keys.len() - 1).to_string());
+        }
+        Ok((rows, first, last))
+    };
+    match read() {
+        Err(e) => vec![problem(
+            listed,
+            "parquet",
+            format!("not a readable Parquet file: {e:#}"),
+        )],
+        Ok((rows, first, last)) => {
+            let mut problems = Vec::new();
+            if rows != shard.rows {
+                problems.push(problem(
+                    listed,
+                    "rows",
+                    format!(
+                        "the file holds {rows} rows, the manifest lists {}",
+                        shard.rows
+                    ),
+                ));
+            }
+            if first.as_deref() != Some(shard.first_key.as_str())
+                || last.as_deref() != Some(shard.last_key.as_str())
+            {
+                problems.push(problem(
+                    listed,
+                    "keys",
+                    format!(
+                        "keys run from {} to {}, the manifest lists {} to {}",
+                        first.unwrap_or_default(),
+                        last.unwrap_or_default(),
+                        shard.first_key,
+                        shard.last_key
+                    ),
+                ));
+            }
+            problems
+        }
+    }
+}
+
+fn check_totals(manifest: &Manifest) -> Vec<Problem> {
+    let rows: u64 = manifest.shards.iter().map(|s| s.rows).sum();
+    let split_rows: u64 = manifest.splits.values().sum();
+    let mut problems = Vec::new();
+    if rows != manifest.rows || split_rows != manifest.rows {
+        problems.push(problem(
+            MANIFEST_FILE,
+            "rows",
+            format!(
+                "the manifest says {} rows, its shards add up to {rows} and its splits to {split_rows}",
+                manifest.rows
+            ),
+        ));
+    }
+    problems
+}
+
+fn check_sums_file(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+    match fs::read_to_string(dir.join(SUMS_FILE)) {
+        Err(e) => vec![problem(SUMS_FILE, "exists", format!("cannot read: {e}"))],
+        Ok(text) if text != manifest.sums() => vec![problem(
+            SUMS_FILE,
+            "content",
+            "does not list exactly the manifest's shards and hashes; regenerate the folder or restore the file".to_string(),
+        )],
+        Ok(_) => Vec::new(),
+    }
+}
+
+fn check_unlisted(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+    let listed: BTreeSet<&str> = manifest.shards.iter().map(|s| s.path.as_str()).collect();
+    let Ok(entries) = fs::read_dir(dir.join(DATA_DIR)) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| format!("{DATA_DIR}/{name}"))
+        .filter(|rel| !listed.contains(rel.as_str()))
+        .map(|rel| {
+            problem(
+                &rel,
+                "unlisted",
+                "file is not in the manifest; readers globbing the folder would load it. Remove it"
+                    .to_string(),
+            )
+        })
+        .collect()
+}

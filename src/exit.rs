@@ -1,0 +1,66 @@
+//! Exit codes: a typed enum with a merge, so every command reports through one mapping.
+
+/// How a run ended, as the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitCode {
+    /// 0: done, nothing wrong (warnings allowed).
+    Success,
+    /// 1: finished, but problems were found: samples excluded, validation errors, a verify
+    /// mismatch, unsafe zip members.
+    ProblemsFound,
+    /// 2: could not run: bad usage, unreadable source, duplicate keys, I/O failure.
+    Failure,
+    /// 130: interrupted by Ctrl-C; partial shards were removed.
+    Interrupted,
+}
+
+impl ExitCode {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitCode::Success => 0,
+            ExitCode::ProblemsFound => 1,
+            ExitCode::Failure => 2,
+            ExitCode::Interrupted => 130,
+        }
+    }
+
+    /// The code of two outcomes together: the more serious one wins.
+    pub fn merge(self, other: ExitCode) -> ExitCode {
+        self.max(other)
+    }
+
+    pub fn from_problems(found: bool) -> ExitCode {
+        if found {
+            ExitCode::ProblemsFound
+        } else {
+            ExitCode::Success
+        }
+    }
+}
+
+/// The text `--help` shows; the README repeats it.
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    success (warnings allowed)
+  1    finished, but problems were found: samples excluded, validation errors,
+       unsafe zip members, or a verify mismatch
+  2    could not run: usage error, unreadable source, duplicate keys, I/O failure
+  130  interrupted (Ctrl-C); no partial shard is left behind";
+
+#[cfg(test)]
+mod tests {
+    use super::ExitCode::*;
+
+    #[test]
+    fn merge_keeps_the_more_serious_outcome() {
+        assert_eq!(Success.merge(ProblemsFound), ProblemsFound);
+        assert_eq!(ProblemsFound.merge(Success), ProblemsFound);
+        assert_eq!(ProblemsFound.merge(Failure), Failure);
+        assert_eq!(Failure.merge(Interrupted), Interrupted);
+        assert_eq!(Success.merge(Success), Success);
+        assert_eq!(
+            [Success, ProblemsFound, Failure, Interrupted].map(|c| c.code()),
+            [0, 1, 2, 130]
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! `manifest.json`: the contract between `convert`, `verify`, CI scripts and the publishing
+//! files. Written last and atomically; it lists only complete shards. The same types serve
+//! writing and reading, and `schema/manifest.schema.json` describes them for other tools.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::sink::shard::ShardFormat;
+use crate::sink::ShardRecord;
+use crate::source::inventory::{Orphan, RefusedPath};
+use crate::source::SourceKind;
+use crate::validate::report::{BlockShare, SampleIssues};
+use crate::validate::Code;
+
+pub const FORMAT_VERSION: u32 = 1;
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const SUMS_FILE: &str = "SHA256SUMS";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Tool {
+    pub fn this() -> Tool {
+        Tool {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+/// A source that was read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SourceEntry {
+    pub path: String,
+    pub kind: SourceKind,
+    pub files: u64,
+    pub bytes: u64,
+    pub samples: u64,
+}
+
+/// The options that shaped the output (not the ones that cannot change it, such as the
+/// thread count: the manifest is the same bytes whatever they are).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Options {
+    pub formats: Vec<ShardFormat>,
+    pub shard_size: u64,
+    pub row_group_rows: usize,
+    pub deep: bool,
+    pub image_size: u32,
+    pub landmark_count: usize,
+    pub max_pixels: u64,
+    pub max_file_bytes: u64,
+}
+
+/// The landmark column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LandmarksEntry {
+    pub column: String,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+}
+
+/// One feature model's column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FeatureEntry {
+    pub dim: usize,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    /// Parquet column path.
+    pub column: String,
+    /// Member extension in WebDataset shards.
+    pub wds_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    pub tool: Tool,
+    /// From `SOURCE_DATE_EPOCH` only, so that reruns give the same bytes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub created: Option<String>,
+    pub sources: Vec<SourceEntry>,
+    pub options: Options,
+    /// Samples written.
+    pub rows: u64,
+    pub splits: BTreeMap<String, u64>,
+    pub shards: Vec<ShardRecord>,
+    pub landmarks: LandmarksEntry,
+    pub features: BTreeMap<String, FeatureEntry>,
+    pub excluded: Vec<SampleIssues>,
+    pub warned: Vec<SampleIssues>,
+    pub orphans: Vec<Orphan>,
+    pub unsafe_paths: Vec<RefusedPath>,
+    /// Issues of severity error, by code.
+    pub errors: BTreeMap<Code, u64>,
+    /// Issues of severity warning, by code.
+    pub warnings: BTreeMap<Code, u64>,
+    pub segmentation_block_share: BlockShare,
+}
+
+impl Manifest {
+    pub fn read(out: &Path) -> anyhow::Result<Manifest> {
+        let path = out.join(MANIFEST_FILE);
+        let text = fs::read_to_string(&path)
+            .with_context(|| format!("{}: cannot read manifest", path.display()))?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a sfhq-pack manifest", path.display()))?;
+        if manifest.format_version != FORMAT_VERSION {
+            anyhow::bail!(
+                "{}: format_version {} is not supported by this sfhq-pack (it reads {FORMAT_VERSION}); use a matching version",
+                path.display(),
+                manifest.format_version
+            );
+        }
+        Ok(manifest)
+    }
+
+    /// `SHA256SUMS` in the format `sha256sum -c` reads: `<hex>  <path>`.
+    pub fn sums(&self) -> String {
+        self.shards
+            .iter()
+            .map(|s| format!("{}  {}\n", s.sha256, s.path))
+            .collect()
+    }
+
+    /// Writes `SHA256SUMS`, then `manifest.json`, each atomically.
+    pub fn write(&self, out: &Path) -> anyhow::Result<()> {
+        write_atomic(&out.join(SUMS_FILE), self.sums().as_bytes())?;
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        write_atomic(&out.join(MANIFEST_FILE), text.as_bytes())
+    }
+}
+
+/// Writes to a hidden temporary file beside `path`, syncs it, and renames it over `path`.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .expect("output files have names")
+        .to_string_lossy();
+    let temp = path.with_file_name(format!(".{name}.partial"));
+    let mut file =
+        fs::File::create(&temp).with_context(|| format!("{}: cannot create", temp.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("{}: cannot write", temp.display()))?;
+    fs::rename(&temp, path)
+        .with_context(|| format!("{}: cannot rename to {}", temp.display(), path.display()))?;
+    Ok(())
+}
+
+/// Formats `SOURCE_DATE_EPOCH` (seconds since 1970) as an RFC 3339 UTC time stamp.
+pub fn created_from_env() -> Option<String> {
+    let secs: i64 = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm): proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Some(format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_date_epoch_is_formatted_in_utc() {
+        std::env::set_var("SOURCE_DATE_EPOCH", "1700000000");
+        assert_eq!(created_from_env().as_deref(), Some("2023-11-14T22:13:20Z"));
+        std::env::set_var("SOURCE_DATE_EPOCH", "0");
+        assert_eq!(created_from_env().as_deref(), Some("1970-01-01T00:00:00Z"));
+        std::env::remove_var("SOURCE_DATE_EPOCH");
+        assert_eq!(created_from_env(), None);
+    }
+}

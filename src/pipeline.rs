@@ -1,0 +1,294 @@
+//! The streaming pipeline: samples flow source -> decode -> validate in parallel batches,
+//! then to one consumer (a sink, or a report) in key order.
+//!
+//! Batches are processed with rayon and handed over through a channel of capacity one, so
+//! at most three batches are alive at any time (one being processed, one queued, one being
+//! consumed): memory does not grow with the dataset, and a slow consumer stalls the
+//! readers instead of letting work pile up. `collect` keeps batch order, so the consumer
+//! sees samples in key order whatever the thread count, and its output is the same bytes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::checksum::sha256_hex;
+use crate::decode::array::Array;
+use crate::decode::image::ImageHeader;
+use crate::schema::DatasetSchema;
+use crate::source::inventory::{Inventory, Modality, SampleFiles};
+use crate::source::ReadError;
+use crate::validate::rules::{self, Checks};
+use crate::validate::{Code, Issue};
+
+/// A file's bytes as they were read, with its name and hash.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub name: String,
+    pub sha256: String,
+}
+
+/// What a valid sample carries to the sinks.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub image: Blob,
+    pub width: u32,
+    pub height: u32,
+    pub segmentation: Option<Blob>,
+    pub landmarks: Option<Array>,
+    pub landmarks_sha256: Option<String>,
+    /// In the order of the pickled dict.
+    pub features: Vec<(String, Array)>,
+    pub features_sha256: Option<String>,
+}
+
+impl Payload {
+    /// Bytes the sample adds to a shard before encoding, used to cut shards.
+    pub fn size(&self) -> u64 {
+        let arrays = self.landmarks.iter().map(|a| a.data.len()).sum::<usize>()
+            + self
+                .features
+                .iter()
+                .map(|(_, a)| a.data.len())
+                .sum::<usize>();
+        (self.image.bytes.len() + self.segmentation.as_ref().map_or(0, |s| s.bytes.len()) + arrays)
+            as u64
+    }
+}
+
+/// One sample after validation.
+#[derive(Debug)]
+pub struct Processed {
+    pub key: Box<str>,
+    pub part: Option<i16>,
+    pub issues: Vec<Issue>,
+    /// `None` when an error excluded the sample, or when the run keeps no payloads.
+    pub payload: Option<Payload>,
+    /// Share of pure 4x4 blocks of the segmentation map, when it was decoded at full size.
+    pub block_share: Option<f64>,
+    pub bytes_read: u64,
+}
+
+impl Processed {
+    pub fn is_excluded(&self) -> bool {
+        self.issues.iter().any(Issue::is_error)
+    }
+}
+
+/// The part number in `SFHQ_pt{N}_...`.
+pub fn parse_part(key: &str) -> Option<i16> {
+    let rest = key.strip_prefix("SFHQ_pt")?;
+    let (digits, _) = rest.split_once('_')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Everything a worker needs to process samples.
+pub struct Context<'a> {
+    pub inventory: &'a Inventory,
+    pub checks: &'a Checks,
+    pub schema: &'a DatasetSchema,
+    pub max_file_bytes: u64,
+    /// Keep bytes and arrays for a sink (`convert`), or drop them after checking (`validate`).
+    pub keep_payload: bool,
+}
+
+fn read_code(modality: Modality, error: &ReadError) -> Code {
+    match (modality, error) {
+        (Modality::Image, ReadError::TooLarge { .. }) => Code::ImageTooLarge,
+        (Modality::Segmentation, ReadError::TooLarge { .. }) => Code::SegmentationTooLarge,
+        (Modality::Landmarks, ReadError::TooLarge { .. }) => Code::LandmarksTooLarge,
+        (Modality::Features, ReadError::TooLarge { .. }) => Code::FeaturesTooLarge,
+        (Modality::Image, ReadError::Io(_)) => Code::ImageUnreadable,
+        (Modality::Segmentation, ReadError::Io(_)) => Code::SegmentationUnreadable,
+        (Modality::Landmarks, ReadError::Io(_)) => Code::LandmarksUnreadable,
+        (Modality::Features, ReadError::Io(_)) => Code::FeaturesUnreadable,
+    }
+}
+
+impl Context<'_> {
+    /// Reads one modality of a sample, turning a missing or unreadable file into an issue.
+    fn read(
+        &self,
+        sample: &SampleFiles,
+        modality: Modality,
+        issues: &mut Vec<Issue>,
+        bytes_read: &mut u64,
+    ) -> Option<(Vec<u8>, String)> {
+        let Some(file) = self.inventory.display_path(sample, modality) else {
+            if self.inventory.source_has(sample, modality) {
+                issues.push(Issue::new(
+                    Code::SampleMissing,
+                    self.inventory.expected_path(sample, modality),
+                    format!(
+                        "no {} file for this sample while its source has them for others; restore it from the original download",
+                        modality.folder()
+                    ),
+                ));
+            }
+            return None;
+        };
+        match self.inventory.read(sample, modality, self.max_file_bytes)? {
+            Ok(bytes) => {
+                *bytes_read += bytes.len() as u64;
+                Some((bytes, file))
+            }
+            Err(e) => {
+                issues.push(Issue::new(
+                    read_code(modality, &e),
+                    file,
+                    format!("cannot read: {e}"),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Reads, decodes and validates one sample.
+    pub fn process(&self, sample: &SampleFiles) -> Processed {
+        let mut issues = Vec::new();
+        let mut bytes_read = 0;
+        let mut read =
+            |m: Modality, issues: &mut Vec<Issue>| self.read(sample, m, issues, &mut bytes_read);
+
+        let image = read(Modality::Image, &mut issues);
+        let header: Option<ImageHeader> = image
+            .as_ref()
+            .and_then(|(bytes, file)| rules::check_image(bytes, file, self.checks, &mut issues));
+
+        let segmentation = read(Modality::Segmentation, &mut issues);
+        let block_share = segmentation.as_ref().and_then(|(bytes, file)| {
+            rules::check_segmentation(bytes, file, self.checks, &mut issues)
+        });
+
+        let landmarks_file = read(Modality::Landmarks, &mut issues);
+        let landmarks = landmarks_file.as_ref().and_then(|(bytes, file)| {
+            rules::check_landmarks(bytes, file, header.as_ref(), self.checks, &mut issues)
+        });
+
+        let features_file = read(Modality::Features, &mut issues);
+        let expected_dim = |model: &str| self.schema.expected_dim(model);
+        let features = features_file
+            .as_ref()
+            .map(|(bytes, file)| {
+                rules::check_features(bytes, file, self.checks, &expected_dim, &mut issues)
+            })
+            .unwrap_or_default();
+
+        let excluded = issues.iter().any(Issue::is_error);
+        let payload = match (self.keep_payload && !excluded, image, header) {
+            (true, Some((bytes, _)), Some(header)) => {
+                let blob = |bytes: Vec<u8>, m: Modality| Blob {
+                    sha256: sha256_hex(&bytes),
+                    name: self
+                        .inventory
+                        .file_name(sample, m)
+                        .expect("a read file has a name"),
+                    bytes,
+                };
+                Some(Payload {
+                    image: blob(bytes, Modality::Image),
+                    width: header.width,
+                    height: header.height,
+                    segmentation: segmentation
+                        .map(|(bytes, _)| blob(bytes, Modality::Segmentation)),
+                    landmarks,
+                    landmarks_sha256: landmarks_file.map(|(bytes, _)| sha256_hex(&bytes)),
+                    features,
+                    features_sha256: features_file.map(|(bytes, _)| sha256_hex(&bytes)),
+                })
+            }
+            _ => None,
+        };
+        Processed {
+            part: parse_part(&sample.key),
+            key: sample.key.clone(),
+            issues,
+            payload,
+            block_share,
+            bytes_read,
+        }
+    }
+}
+
+/// Receives progress from the engine; the CLI draws it, tests ignore it.
+pub trait Progress: Sync {
+    fn advance(&self, samples: u64, bytes: u64);
+}
+
+/// Draws nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn advance(&self, _: u64, _: u64) {}
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Completion {
+    Finished,
+    Interrupted,
+}
+
+/// Samples per batch: enough to keep every thread busy, few enough to bound memory.
+pub fn batch_size() -> usize {
+    (rayon::current_num_threads() * 8).clamp(32, 256)
+}
+
+/// Runs every sample through `context.process` and hands the results, in key order and in
+/// batches, to `consume` on a thread of its own.
+pub fn run<F>(
+    context: &Context<'_>,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+    consume: F,
+) -> anyhow::Result<Completion>
+where
+    F: FnMut(Vec<Processed>) -> anyhow::Result<()> + Send,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Processed>>(1);
+    std::thread::scope(|scope| {
+        let consumer = scope.spawn(move || {
+            let mut consume = consume;
+            for batch in rx {
+                consume(batch)?;
+            }
+            anyhow::Ok(())
+        });
+        let mut completion = Completion::Finished;
+        for chunk in context.inventory.samples.chunks(batch_size()) {
+            if interrupted.load(Ordering::SeqCst) {
+                completion = Completion::Interrupted;
+                break;
+            }
+            let batch: Vec<Processed> = chunk.par_iter().map(|s| context.process(s)).collect();
+            let bytes = batch.iter().map(|p| p.bytes_read).sum();
+            if tx.send(batch).is_err() {
+                // The consumer stopped on an error; it is reported by join below.
+                break;
+            }
+            progress.advance(chunk.len() as u64, bytes);
+        }
+        drop(tx);
+        consumer.join().expect("consumer thread panicked")?;
+        if interrupted.load(Ordering::SeqCst) {
+            completion = Completion::Interrupted;
+        }
+        Ok(completion)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_part;
+
+    #[test]
+    fn part_comes_from_the_key() {
+        assert_eq!(parse_part("SFHQ_pt2_00070336"), Some(2));
+        assert_eq!(parse_part("SFHQ_pt10_1"), Some(10));
+        assert_eq!(parse_part("SFHQ_ptx_1"), None);
+        assert_eq!(parse_part("face_0001"), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! Sinks: where valid samples go. A sink receives samples in key order, cuts them into
+//! shards, writes each shard under a temporary hidden name while hashing it, and on
+//! `finish` renames complete shards to their final names. A shard that is not finished
+//! never carries a final name, and the manifest lists only finished shards.
+
+pub mod parquet;
+pub mod shard;
+
+use crate::pipeline::Payload;
+
+pub use shard::ShardRecord;
+
+/// A destination for samples.
+pub trait Sink: Send {
+    /// Adds one valid sample.
+    fn write(&mut self, key: &str, part: Option<i16>, payload: Payload) -> anyhow::Result<()>;
+
+    /// Completes the last shard and gives every shard its final name.
+    fn finish(self: Box<Self>) -> anyhow::Result<Vec<ShardRecord>>;
+
+    /// Removes every file this sink wrote (interrupt or fatal error).
+    fn abort(self: Box<Self>);
+}

@@ -1,0 +1,481 @@
+//! Parquet shards that Hugging Face `datasets`, pyarrow, DuckDB and mlcroissant read
+//! unchanged.
+//!
+//! What `datasets` needs to decode `image` and `segmentation` as pictures: every field and
+//! struct child nullable, `binary`/`string` (not the large variants), and the `huggingface`
+//! feature description, written into the Arrow schema and as a plain Parquet key-value
+//! (readers that ignore `ARROW:schema` still find it). Image bytes are stored as read,
+//! uncompressed and PLAIN (JPEG and PNG are compressed already); everything else is snappy.
+//! About 100 rows per row group keeps random access cheap and every group far below the
+//! Hub viewer's 100 MB limit.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use arrow::array::{
+    make_array, ArrayData, ArrayRef, BinaryArray, FixedSizeListArray, Int16Array, Int32Array,
+    RecordBatch, StringArray, StructArray,
+};
+use arrow::buffer::{Buffer, NullBuffer};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, Encoding};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use serde_json::{json, Value};
+
+use super::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
+use super::Sink;
+use crate::decode::array::{Array, DType};
+use crate::pipeline::{Blob, Payload};
+use crate::schema::DatasetSchema;
+
+/// Row groups are also cut at this many payload bytes, whatever the row count.
+const MAX_ROW_GROUP_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How shards are cut.
+#[derive(Debug, Clone)]
+pub struct ParquetOptions {
+    /// Payload bytes per shard before a new one starts.
+    pub shard_size: u64,
+    pub row_group_rows: usize,
+    pub landmark_count: usize,
+}
+
+fn arrow_type(dtype: DType) -> DataType {
+    match dtype {
+        DType::Bool | DType::U8 => DataType::UInt8,
+        DType::U16 => DataType::UInt16,
+        DType::U32 => DataType::UInt32,
+        DType::U64 => DataType::UInt64,
+        DType::I8 => DataType::Int8,
+        DType::I16 => DataType::Int16,
+        DType::I32 => DataType::Int32,
+        DType::I64 => DataType::Int64,
+        DType::F16 => DataType::Float16,
+        DType::F32 => DataType::Float32,
+        DType::F64 => DataType::Float64,
+    }
+}
+
+/// The element type a column stores: booleans are kept as bytes, one per value.
+fn stored_dtype(dtype: DType) -> DType {
+    if dtype == DType::Bool {
+        DType::U8
+    } else {
+        dtype
+    }
+}
+
+fn fixed_list_type(dtype: DType, shape: &[usize]) -> DataType {
+    shape.iter().rev().fold(arrow_type(dtype), |inner, &len| {
+        DataType::FixedSizeList(Arc::new(Field::new("item", inner, true)), len as i32)
+    })
+}
+
+fn hf_value(dtype: &str) -> Value {
+    json!({"dtype": dtype, "_type": "Value"})
+}
+
+/// `Sequence` rather than `List`: datasets 3.x fails on `List`, 4.x and 5.x accept both.
+fn hf_sequence(dtype: DType, shape: &[usize]) -> Value {
+    shape.iter().rev().fold(
+        hf_value(stored_dtype(dtype).name()),
+        |inner, &len| json!({"feature": inner, "length": len, "_type": "Sequence"}),
+    )
+}
+
+fn image_struct_type() -> DataType {
+    DataType::Struct(Fields::from(vec![
+        Field::new("bytes", DataType::Binary, true),
+        Field::new("path", DataType::Utf8, true),
+    ]))
+}
+
+/// The Arrow schema of the dataset's rows and the `huggingface` feature description.
+pub fn arrow_schema(schema: &DatasetSchema, landmark_count: usize) -> (SchemaRef, String) {
+    let landmarks = stored_dtype(schema.landmarks);
+    let mut fields = vec![
+        Field::new("key", DataType::Utf8, true),
+        Field::new("part", DataType::Int16, true),
+        Field::new("image", image_struct_type(), true),
+        Field::new("image_sha256", DataType::Utf8, true),
+        Field::new("width", DataType::Int32, true),
+        Field::new("height", DataType::Int32, true),
+        Field::new("segmentation", image_struct_type(), true),
+        Field::new("segmentation_sha256", DataType::Utf8, true),
+        Field::new(
+            "landmarks",
+            fixed_list_type(landmarks, &[landmark_count, 2]),
+            true,
+        ),
+    ];
+    let mut features = json!({
+        "key": hf_value("string"),
+        "part": hf_value("int16"),
+        "image": {"_type": "Image"},
+        "image_sha256": hf_value("string"),
+        "width": hf_value("int32"),
+        "height": hf_value("int32"),
+        "segmentation": {"_type": "Image"},
+        "segmentation_sha256": hf_value("string"),
+        "landmarks": hf_sequence(landmarks, &[landmark_count, 2]),
+    });
+    if !schema.features.is_empty() {
+        let children: Vec<Field> = schema
+            .features
+            .iter()
+            .map(|f| {
+                Field::new(
+                    &f.model,
+                    fixed_list_type(stored_dtype(f.dtype), &[f.dim]),
+                    true,
+                )
+            })
+            .collect();
+        fields.push(Field::new(
+            "pretrained_features",
+            DataType::Struct(Fields::from(children)),
+            true,
+        ));
+        let described: serde_json::Map<String, Value> = schema
+            .features
+            .iter()
+            .map(|f| (f.model.clone(), hf_sequence(f.dtype, &[f.dim])))
+            .collect();
+        features["pretrained_features"] = Value::Object(described);
+    }
+    let description = json!({"info": {"features": features}}).to_string();
+    let metadata: std::collections::HashMap<String, String> =
+        [("huggingface".to_string(), description.clone())]
+            .into_iter()
+            .collect();
+    (
+        Arc::new(Schema::new_with_metadata(fields, metadata)),
+        description,
+    )
+}
+
+fn writer_properties(description: String, row_group_rows: usize) -> WriterProperties {
+    let mut builder = WriterProperties::builder()
+        .set_created_by(format!(
+            "sfhq-pack {} (parquet-rs)",
+            env!("CARGO_PKG_VERSION")
+        ))
+        .set_compression(Compression::SNAPPY)
+        // Keys are unique and arrays are noise to a dictionary: it would only be discarded.
+        .set_dictionary_enabled(false)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "huggingface".to_string(),
+            description,
+        )]));
+    for column in ["image", "segmentation"] {
+        let path = ColumnPath::new(vec![column.to_string(), "bytes".to_string()]);
+        builder = builder
+            .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
+            .set_column_encoding(path.clone(), Encoding::PLAIN)
+            // Min/max of JPEG bytes help no query and cost a copy per page.
+            .set_column_statistics_enabled(path, EnabledStatistics::None);
+    }
+    builder.build()
+}
+
+struct Row {
+    key: String,
+    part: Option<i16>,
+    payload: Payload,
+}
+
+struct OpenShard {
+    writer: ArrowWriter<ShardWriter>,
+    temp: PathBuf,
+    rows: u64,
+    first_key: String,
+    last_key: String,
+}
+
+/// Writes `data/{split}-{i:05}-of-{n:05}.parquet`.
+pub struct ParquetSink {
+    out: PathBuf,
+    split: String,
+    options: ParquetOptions,
+    schema: DatasetSchema,
+    arrow_schema: SchemaRef,
+    properties: WriterProperties,
+    buffer: Vec<Row>,
+    buffer_bytes: u64,
+    /// Rows and payload bytes of the current shard, written or buffered.
+    shard_rows: u64,
+    shard_payload: u64,
+    open: Option<OpenShard>,
+    sealed: Vec<SealedShard>,
+}
+
+pub const DATA_DIR: &str = "data";
+
+impl ParquetSink {
+    pub fn new(
+        out: &Path,
+        split: &str,
+        schema: &DatasetSchema,
+        options: ParquetOptions,
+    ) -> anyhow::Result<ParquetSink> {
+        let dir = out.join(DATA_DIR);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        let (arrow_schema, description) = arrow_schema(schema, options.landmark_count);
+        Ok(ParquetSink {
+            out: out.to_path_buf(),
+            split: split.to_string(),
+            properties: writer_properties(description, options.row_group_rows),
+            options,
+            schema: schema.clone(),
+            arrow_schema,
+            buffer: Vec::new(),
+            buffer_bytes: 0,
+            shard_rows: 0,
+            shard_payload: 0,
+            open: None,
+            sealed: Vec::new(),
+        })
+    }
+
+    fn open_shard(&mut self, first_key: &str) -> anyhow::Result<&mut OpenShard> {
+        if self.open.is_none() {
+            let temp = shard::temp_path(
+                &self.out.join(DATA_DIR),
+                &self.split,
+                self.sealed.len(),
+                "parquet",
+            );
+            let writer = ArrowWriter::try_new(
+                shard::create(&temp)?,
+                self.arrow_schema.clone(),
+                Some(self.properties.clone()),
+            )?;
+            self.open = Some(OpenShard {
+                writer,
+                temp,
+                rows: 0,
+                first_key: first_key.to_string(),
+                last_key: String::new(),
+            });
+        }
+        Ok(self.open.as_mut().expect("opened above"))
+    }
+
+    /// Writes the buffered rows as one row group.
+    fn flush_row_group(&mut self) -> anyhow::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.buffer);
+        self.buffer_bytes = 0;
+        let batch = self.record_batch(&rows)?;
+        let open = self.open_shard(&rows[0].key)?;
+        open.rows += rows.len() as u64;
+        open.last_key = rows.last().expect("non-empty").key.clone();
+        open.writer.write(&batch)?;
+        open.writer.flush()?;
+        Ok(())
+    }
+
+    fn seal_shard(&mut self) -> anyhow::Result<()> {
+        self.flush_row_group()?;
+        self.shard_rows = 0;
+        self.shard_payload = 0;
+        let Some(open) = self.open.take() else {
+            return Ok(());
+        };
+        let writer = open
+            .writer
+            .into_inner()
+            .with_context(|| format!("{}: cannot finish shard", open.temp.display()))?;
+        let (sha256, bytes) = shard::seal(writer, &open.temp)?;
+        self.sealed.push(SealedShard {
+            record: ShardRecord {
+                path: String::new(),
+                format: ShardFormat::Parquet,
+                split: self.split.clone(),
+                rows: open.rows,
+                bytes,
+                sha256,
+                first_key: open.first_key,
+                last_key: open.last_key,
+            },
+            temp: open.temp,
+        });
+        Ok(())
+    }
+
+    fn record_batch(&self, rows: &[Row]) -> anyhow::Result<RecordBatch> {
+        let landmarks: Vec<Option<&Array>> =
+            rows.iter().map(|r| r.payload.landmarks.as_ref()).collect();
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.key.as_str()),
+            )),
+            Arc::new(rows.iter().map(|r| r.part).collect::<Int16Array>()),
+            blob_column(rows.iter().map(|r| Some(&r.payload.image))),
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| r.payload.image.sha256.as_str()),
+            )),
+            Arc::new(
+                rows.iter()
+                    .map(|r| Some(r.payload.width as i32))
+                    .collect::<Int32Array>(),
+            ),
+            Arc::new(
+                rows.iter()
+                    .map(|r| Some(r.payload.height as i32))
+                    .collect::<Int32Array>(),
+            ),
+            blob_column(rows.iter().map(|r| r.payload.segmentation.as_ref())),
+            Arc::new(
+                rows.iter()
+                    .map(|r| r.payload.segmentation.as_ref().map(|s| s.sha256.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            fixed_list_column(
+                &landmarks,
+                stored_dtype(self.schema.landmarks),
+                &[self.options.landmark_count, 2],
+            )?,
+        ];
+        if !self.schema.features.is_empty() {
+            let mut children = Vec::with_capacity(self.schema.features.len());
+            for column in &self.schema.features {
+                let arrays: Vec<Option<&Array>> = rows
+                    .iter()
+                    .map(|r| {
+                        r.payload
+                            .features
+                            .iter()
+                            .find(|(m, _)| *m == column.model)
+                            .map(|(_, a)| a)
+                    })
+                    .collect();
+                children.push(fixed_list_column(
+                    &arrays,
+                    stored_dtype(column.dtype),
+                    &[column.dim],
+                )?);
+            }
+            let DataType::Struct(fields) = self
+                .arrow_schema
+                .field_with_name("pretrained_features")?
+                .data_type()
+                .clone()
+            else {
+                unreachable!("pretrained_features is a struct column");
+            };
+            let valid = NullBuffer::from(
+                rows.iter()
+                    .map(|r| !r.payload.features.is_empty())
+                    .collect::<Vec<bool>>(),
+            );
+            columns.push(Arc::new(StructArray::try_new(
+                fields,
+                children,
+                Some(valid),
+            )?));
+        }
+        Ok(RecordBatch::try_new(self.arrow_schema.clone(), columns)?)
+    }
+}
+
+/// An `Image` column: struct<bytes: binary, path: string>.
+fn blob_column<'a>(blobs: impl Iterator<Item = Option<&'a Blob>> + Clone) -> ArrayRef {
+    let bytes: BinaryArray = blobs
+        .clone()
+        .map(|b| b.map(|b| b.bytes.as_slice()))
+        .collect();
+    let paths: StringArray = blobs.clone().map(|b| b.map(|b| b.name.as_str())).collect();
+    let valid = NullBuffer::from(blobs.map(|b| b.is_some()).collect::<Vec<bool>>());
+    let DataType::Struct(fields) = image_struct_type() else {
+        unreachable!("image_struct_type is a struct");
+    };
+    Arc::new(StructArray::new(
+        fields,
+        vec![Arc::new(bytes), Arc::new(paths)],
+        Some(valid),
+    ))
+}
+
+/// Nested fixed-size lists of `shape` over `dtype` values; a missing array is a null row
+/// (its slots hold zeros, as Arrow requires slots under nulls).
+fn fixed_list_column(
+    arrays: &[Option<&Array>],
+    dtype: DType,
+    shape: &[usize],
+) -> anyhow::Result<ArrayRef> {
+    let per_row: usize = shape.iter().product();
+    let mut values = Vec::with_capacity(arrays.len() * per_row * dtype.itemsize());
+    for array in arrays {
+        match array {
+            Some(a) => a.extend_le_bytes_as(dtype, &mut values),
+            None => values.resize(values.len() + per_row * dtype.itemsize(), 0),
+        }
+    }
+    let data = ArrayData::builder(arrow_type(dtype))
+        .len(arrays.len() * per_row)
+        .add_buffer(Buffer::from_vec(values))
+        .build()?;
+    let mut column = make_array(data);
+    let mut rows = arrays.len() * per_row;
+    for (depth, &len) in shape.iter().enumerate().rev() {
+        rows /= len;
+        let field = Arc::new(Field::new("item", column.data_type().clone(), true));
+        let nulls = (depth == 0)
+            .then(|| NullBuffer::from(arrays.iter().map(Option::is_some).collect::<Vec<bool>>()));
+        column = Arc::new(FixedSizeListArray::try_new(
+            field, len as i32, column, nulls,
+        )?);
+        debug_assert_eq!(column.len(), rows);
+    }
+    Ok(column)
+}
+
+impl Sink for ParquetSink {
+    fn write(&mut self, key: &str, part: Option<i16>, payload: Payload) -> anyhow::Result<()> {
+        let size = payload.size();
+        if self.shard_rows > 0 && self.shard_payload + size > self.options.shard_size {
+            self.seal_shard()?;
+        }
+        self.shard_rows += 1;
+        self.shard_payload += size;
+        self.buffer.push(Row {
+            key: key.to_string(),
+            part,
+            payload,
+        });
+        self.buffer_bytes += size;
+        if self.buffer.len() >= self.options.row_group_rows
+            || self.buffer_bytes >= MAX_ROW_GROUP_BYTES
+        {
+            self.flush_row_group()?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> anyhow::Result<Vec<ShardRecord>> {
+        self.seal_shard()?;
+        let split = self.split.clone();
+        let sealed = std::mem::take(&mut self.sealed);
+        shard::rename_all(&self.out, DATA_DIR, sealed, |i, n| {
+            format!("{split}-{i:05}-of-{n:05}.parquet")
+        })
+    }
+
+    fn abort(self: Box<Self>) {
+        let temps = self
+            .sealed
+            .iter()
+            .map(|s| s.temp.as_path())
+            .chain(self.open.as_ref().map(|o| o.temp.as_path()));
+        shard::remove_all(temps);
+    }
+}

@@ -1,0 +1,434 @@
+//! The inventory: every source's files classified by modality and paired by stem into
+//! samples, sorted by key, with orphans, duplicates, unsafe names and ignored files set
+//! aside. Nothing is decoded here, so `scan` and `plan` cost one listing.
+//!
+//! A sample's files must come from one source; a key seen in two places (two sources, or
+//! twice in one) is a duplicate, and the run stops before writing anything.
+//! Per file the inventory keeps interned ids instead of paths, so 425,000 samples cost
+//! tens of megabytes, not hundreds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{is_junk, ListedFile, Locator, ReadError, Source, SourceKind, UnsafePath};
+
+/// The four kinds of file an SFHQ sample is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Modality {
+    Image,
+    Segmentation,
+    Landmarks,
+    Features,
+}
+
+impl Modality {
+    pub const ALL: [Modality; 4] = [
+        Modality::Image,
+        Modality::Segmentation,
+        Modality::Landmarks,
+        Modality::Features,
+    ];
+
+    /// The folder name SFHQ uses for this modality.
+    pub fn folder(self) -> &'static str {
+        match self {
+            Modality::Image => "images",
+            Modality::Segmentation => "segmentations",
+            Modality::Landmarks => "landmarks",
+            Modality::Features => "pretrained_features",
+        }
+    }
+
+    /// The prefix of this modality's issue codes (`image.size`, `features.unsafe`, ...).
+    pub fn code_prefix(self) -> &'static str {
+        match self {
+            Modality::Image => "image",
+            Modality::Segmentation => "segmentation",
+            Modality::Landmarks => "landmarks",
+            Modality::Features => "features",
+        }
+    }
+
+    fn accepts_extension(self, ext_lower: &str) -> bool {
+        match self {
+            Modality::Image => matches!(ext_lower, "jpg" | "jpeg" | "png"),
+            Modality::Segmentation => ext_lower == "png",
+            Modality::Landmarks => matches!(ext_lower, "npz" | "npy"),
+            Modality::Features => matches!(ext_lower, "pickle" | "pkl"),
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
+    fn from_folder(name: &str) -> Option<Modality> {
+        Modality::ALL
+            .into_iter()
+            .find(|m| name.eq_ignore_ascii_case(m.folder()))
+    }
+}
+
+/// One file of a sample, by interned directory and extension.
+#[derive(Debug, Clone, Copy)]
+pub struct FileRef {
+    dir: u32,
+    ext: u32,
+    pub size: u64,
+    locator: Locator,
+}
+
+/// The files of one sample.
+#[derive(Debug, Clone)]
+pub struct SampleFiles {
+    pub key: Box<str>,
+    pub source: usize,
+    files: [Option<FileRef>; 4],
+}
+
+impl SampleFiles {
+    pub fn file(&self, modality: Modality) -> Option<&FileRef> {
+        self.files[modality.index()].as_ref()
+    }
+
+    /// Total bytes of the sample's files.
+    pub fn bytes(&self) -> u64 {
+        self.files.iter().flatten().map(|f| f.size).sum()
+    }
+}
+
+/// An annotation file whose image is not there.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Orphan {
+    pub key: String,
+    pub files: Vec<String>,
+}
+
+/// A key found in two places.
+#[derive(Debug, Clone, Serialize)]
+pub struct Duplicate {
+    pub key: String,
+    pub first: String,
+    pub second: String,
+}
+
+/// A member name refused, with the source it came from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefusedPath {
+    pub source: String,
+    pub name: String,
+    pub reason: String,
+}
+
+/// Counts per modality for one source.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ModalityCount {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// What one source holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceSummary {
+    pub path: String,
+    pub kind: SourceKind,
+    /// Regular files listed, junk included.
+    pub files: u64,
+    pub bytes: u64,
+    pub samples: u64,
+    pub modalities: BTreeMap<Modality, ModalityCount>,
+    /// Files that are neither data nor known junk: outside the four folders, or with an
+    /// extension the folder does not hold.
+    pub ignored: u64,
+    pub junk: u64,
+}
+
+/// All sources, classified and paired.
+pub struct Inventory {
+    pub sources: Vec<Source>,
+    pub summaries: Vec<SourceSummary>,
+    /// Samples (keys with an image) in key order.
+    pub samples: Vec<SampleFiles>,
+    pub orphans: Vec<Orphan>,
+    pub duplicates: Vec<Duplicate>,
+    pub unsafe_paths: Vec<RefusedPath>,
+    /// Up to [`IGNORED_EXAMPLES`] ignored file paths, to show in `scan`.
+    pub ignored_examples: Vec<String>,
+    /// Which modalities each source carries at all.
+    present: Vec<[bool; 4]>,
+    dirs: Vec<String>,
+    exts: Vec<String>,
+}
+
+pub const IGNORED_EXAMPLES: usize = 20;
+
+struct Slot {
+    source: usize,
+    files: [Option<FileRef>; 4],
+}
+
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct folders");
+        self.ids.insert(name.to_string(), id);
+        self.names.push(name.to_string());
+        id
+    }
+}
+
+/// Where a listed file belongs: its modality, key, folder and extension.
+struct Classified<'a> {
+    modality: Modality,
+    dir: &'a str,
+    key: &'a str,
+    ext: &'a str,
+}
+
+fn classify(path: &str) -> Option<Classified<'_>> {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    // Kaggle nests `images/images/`: the innermost modality folder decides.
+    let modality = dir.rsplit('/').find_map(Modality::from_folder)?;
+    let (key, ext) = name.rsplit_once('.')?;
+    if key.is_empty() || !modality.accepts_extension(&ext.to_ascii_lowercase()) {
+        return None;
+    }
+    Some(Classified {
+        modality,
+        dir,
+        key,
+        ext,
+    })
+}
+
+impl Inventory {
+    /// Opens every source and builds the inventory.
+    pub fn build(paths: &[PathBuf]) -> anyhow::Result<Inventory> {
+        let mut opened = Vec::with_capacity(paths.len());
+        for path in paths {
+            opened.push(Source::open(path)?);
+        }
+        Ok(Inventory::from_listings(opened))
+    }
+
+    fn from_listings(opened: Vec<(Source, super::Listing)>) -> Inventory {
+        let mut dirs = Interner::default();
+        let mut exts = Interner::default();
+        let mut slots: BTreeMap<Box<str>, Slot> = BTreeMap::new();
+        let mut duplicates = Vec::new();
+        let mut unsafe_paths = Vec::new();
+        let mut ignored_examples = Vec::new();
+        let mut summaries = Vec::new();
+        let mut present = Vec::new();
+        let mut sources = Vec::new();
+
+        for (source_index, (source, listing)) in opened.into_iter().enumerate() {
+            let mut summary = SourceSummary {
+                path: source.path.display().to_string(),
+                kind: source.kind,
+                files: listing.files.len() as u64,
+                bytes: listing.files.iter().map(|f| f.size).sum(),
+                samples: 0,
+                modalities: BTreeMap::new(),
+                ignored: 0,
+                junk: 0,
+            };
+            let mut has = [false; 4];
+            for UnsafePath { name, reason } in listing.unsafe_paths {
+                unsafe_paths.push(RefusedPath {
+                    source: summary.path.clone(),
+                    name,
+                    reason: reason.to_string(),
+                });
+            }
+            for ListedFile {
+                path,
+                size,
+                locator,
+            } in &listing.files
+            {
+                if is_junk(path) {
+                    summary.junk += 1;
+                    continue;
+                }
+                let Some(c) = classify(path) else {
+                    summary.ignored += 1;
+                    if ignored_examples.len() < IGNORED_EXAMPLES {
+                        ignored_examples.push(source.display_path(path));
+                    }
+                    continue;
+                };
+                has[c.modality.index()] = true;
+                let count = summary.modalities.entry(c.modality).or_default();
+                count.files += 1;
+                count.bytes += size;
+                let file = FileRef {
+                    dir: dirs.id(c.dir),
+                    ext: exts.id(c.ext),
+                    size: *size,
+                    locator: *locator,
+                };
+                let slot = slots.entry(c.key.into()).or_insert_with(|| Slot {
+                    source: source_index,
+                    files: [None; 4],
+                });
+                let clash = if slot.source != source_index {
+                    slot.files.iter().flatten().next().copied()
+                } else {
+                    slot.files[c.modality.index()]
+                };
+                match clash {
+                    Some(first) => duplicates.push((
+                        c.key.to_string(),
+                        slot.source,
+                        first,
+                        source_index,
+                        path.clone(),
+                    )),
+                    None => slot.files[c.modality.index()] = Some(file),
+                }
+            }
+            summaries.push(summary);
+            present.push(has);
+            sources.push(source);
+        }
+
+        let mut inventory = Inventory {
+            sources,
+            summaries,
+            samples: Vec::new(),
+            orphans: Vec::new(),
+            duplicates: Vec::new(),
+            unsafe_paths,
+            ignored_examples,
+            present,
+            dirs: dirs.names,
+            exts: exts.names,
+        };
+        inventory.duplicates = duplicates
+            .into_iter()
+            .map(
+                |(key, first_source, first, second_source, second)| Duplicate {
+                    first: inventory.sources[first_source]
+                        .display_path(&inventory.rel_path(&key, &first)),
+                    second: inventory.sources[second_source].display_path(&second),
+                    key,
+                },
+            )
+            .collect();
+        for (key, slot) in slots {
+            let sample = SampleFiles {
+                key,
+                source: slot.source,
+                files: slot.files,
+            };
+            if sample.file(Modality::Image).is_some() {
+                inventory.summaries[sample.source].samples += 1;
+                inventory.samples.push(sample);
+            } else {
+                let files = Modality::ALL
+                    .iter()
+                    .filter_map(|&m| inventory.display_path(&sample, m))
+                    .collect();
+                inventory.orphans.push(Orphan {
+                    key: sample.key.into(),
+                    files,
+                });
+            }
+        }
+        inventory
+    }
+
+    fn rel_path(&self, key: &str, file: &FileRef) -> String {
+        let dir = &self.dirs[file.dir as usize];
+        let ext = &self.exts[file.ext as usize];
+        if dir.is_empty() {
+            format!("{key}.{ext}")
+        } else {
+            format!("{dir}/{key}.{ext}")
+        }
+    }
+
+    /// The file's name alone (`SFHQ_pt1_00000001.jpg`), as stored in the Parquet `path`.
+    pub fn file_name(&self, sample: &SampleFiles, modality: Modality) -> Option<String> {
+        let file = sample.file(modality)?;
+        Some(format!("{}.{}", sample.key, self.exts[file.ext as usize]))
+    }
+
+    /// The path shown to users for a sample's file.
+    pub fn display_path(&self, sample: &SampleFiles, modality: Modality) -> Option<String> {
+        let file = sample.file(modality)?;
+        Some(self.sources[sample.source].display_path(&self.rel_path(&sample.key, file)))
+    }
+
+    /// The path a missing file would have had, for messages about it.
+    pub fn expected_path(&self, sample: &SampleFiles, modality: Modality) -> String {
+        let source = &self.sources[sample.source];
+        let image_dir = sample
+            .file(Modality::Image)
+            .map(|f| self.dirs[f.dir as usize].clone())
+            .unwrap_or_default();
+        // Mirror the image's folder layout (for Kaggle's `images/images/`, `x/x/`).
+        let dir = image_dir.replace(Modality::Image.folder(), modality.folder());
+        let ext = match modality {
+            Modality::Image => "jpg",
+            Modality::Segmentation => "png",
+            Modality::Landmarks => "npz",
+            Modality::Features => "pickle",
+        };
+        source.display_path(&format!("{dir}/{}.{ext}", sample.key))
+    }
+
+    /// Whether the sample's source carries this modality at all.
+    pub fn source_has(&self, sample: &SampleFiles, modality: Modality) -> bool {
+        self.present[sample.source][modality.index()]
+    }
+
+    /// Reads one file of a sample.
+    pub fn read(
+        &self,
+        sample: &SampleFiles,
+        modality: Modality,
+        max_bytes: u64,
+    ) -> Option<Result<Vec<u8>, ReadError>> {
+        let file = sample.file(modality)?;
+        let rel = self.rel_path(&sample.key, file);
+        Some(self.sources[sample.source].read(&rel, file.locator, file.size, max_bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn innermost_modality_folder_decides() {
+        let c = classify("SFHQ_pt2/images/images/SFHQ_pt2_00000001.JPG").unwrap();
+        assert_eq!(
+            (c.modality, c.dir, c.key, c.ext),
+            (
+                Modality::Image,
+                "SFHQ_pt2/images/images",
+                "SFHQ_pt2_00000001",
+                "JPG"
+            )
+        );
+        let c = classify("landmarks/x/SFHQ_pt1_00000002.npz").unwrap();
+        assert_eq!(c.modality, Modality::Landmarks);
+        assert!(classify("README.txt").is_none());
+        assert!(classify("images/notes.txt").is_none());
+        assert!(classify("segmentations/a.jpg").is_none());
+        assert!(classify("images/.jpg").is_none());
+    }
+}

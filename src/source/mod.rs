@@ -1,0 +1,187 @@
+//! Sources: an SFHQ part as a folder or as the zip downloaded from Kaggle.
+//!
+//! A [`Source`] lists its files once ([`Listing`]) and later reads any of them by
+//! [`Locator`], from any thread. Zip members are read in place, never extracted; member
+//! names are checked before anything else sees them, and a name that is absolute or climbs
+//! with `..` is refused and reported (`source.unsafe_path`), never opened.
+//!
+//! [`inventory`] turns the listings of all sources into samples paired by stem.
+
+mod folder;
+pub mod inventory;
+mod zip;
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where a source's bytes live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Folder,
+    Zip,
+}
+
+/// How to find one file again inside its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locator {
+    /// Relative path is rebuilt from the inventory; folder files need nothing more.
+    Path,
+    /// Index of the member in the zip's central directory.
+    Member(u32),
+}
+
+/// A regular file found in a source.
+#[derive(Debug, Clone)]
+pub struct ListedFile {
+    /// Path relative to the source root, `/`-separated.
+    pub path: String,
+    pub size: u64,
+    pub locator: Locator,
+}
+
+/// A name refused while listing (zip members only).
+#[derive(Debug, Clone, Serialize)]
+pub struct UnsafePath {
+    pub name: String,
+    pub reason: &'static str,
+}
+
+/// Everything a source holds, as listed once.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub files: Vec<ListedFile>,
+    pub unsafe_paths: Vec<UnsafePath>,
+}
+
+/// Why a file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "file is {size} bytes, above the limit of {limit} bytes (raise it with --max-file-bytes)"
+    )]
+    TooLarge { size: u64, limit: u64 },
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// An opened source.
+pub struct Source {
+    pub path: PathBuf,
+    pub kind: SourceKind,
+    backend: Backend,
+}
+
+enum Backend {
+    Folder,
+    Zip(zip::ZipSource),
+}
+
+impl Source {
+    /// Opens a folder or a zip file and lists its regular files.
+    pub fn open(path: &Path) -> anyhow::Result<(Source, Listing)> {
+        use anyhow::Context;
+        let meta = std::fs::metadata(path)
+            .with_context(|| format!("{}: cannot open source", path.display()))?;
+        if meta.is_dir() {
+            let listing = folder::list(path)?;
+            let source = Source {
+                path: path.to_path_buf(),
+                kind: SourceKind::Folder,
+                backend: Backend::Folder,
+            };
+            Ok((source, listing))
+        } else {
+            let (zip, listing) = zip::ZipSource::open(path).with_context(|| {
+                format!("{}: not a folder and not a readable zip", path.display())
+            })?;
+            let source = Source {
+                path: path.to_path_buf(),
+                kind: SourceKind::Zip,
+                backend: Backend::Zip(zip),
+            };
+            Ok((source, listing))
+        }
+    }
+
+    /// Reads a whole file, refusing it when it is larger than `max_bytes` (checked on the
+    /// listed size first, and again while reading since a zip can lie about sizes).
+    pub fn read(
+        &self,
+        rel_path: &str,
+        locator: Locator,
+        size: u64,
+        max_bytes: u64,
+    ) -> Result<Vec<u8>, ReadError> {
+        if size > max_bytes {
+            return Err(ReadError::TooLarge {
+                size,
+                limit: max_bytes,
+            });
+        }
+        let mut data = Vec::with_capacity(size as usize);
+        match (&self.backend, locator) {
+            (Backend::Folder, _) => {
+                let file = std::fs::File::open(self.path.join(rel_path))?;
+                file.take(max_bytes + 1).read_to_end(&mut data)?;
+            }
+            (Backend::Zip(zip), Locator::Member(index)) => {
+                zip.read_member(index, max_bytes, &mut data)?
+            }
+            (Backend::Zip(_), Locator::Path) => {
+                return Err(ReadError::Io(io::Error::other(
+                    "zip file listed without a member index",
+                )))
+            }
+        }
+        if data.len() as u64 > max_bytes {
+            return Err(ReadError::TooLarge {
+                size: data.len() as u64,
+                limit: max_bytes,
+            });
+        }
+        Ok(data)
+    }
+
+    /// The path shown to users for a file of this source: `SRC/rel` for folders,
+    /// `SRC!rel` for zip members (the usual notation for a member inside an archive).
+    pub fn display_path(&self, rel_path: &str) -> String {
+        match self.kind {
+            SourceKind::Folder => self.path.join(rel_path).display().to_string(),
+            SourceKind::Zip => format!("{}!{}", self.path.display(), rel_path),
+        }
+    }
+}
+
+/// Names that operating systems and archivers leave behind: never data.
+pub fn is_junk(rel_path: &str) -> bool {
+    rel_path.split('/').any(|part| {
+        part.starts_with('.')
+            || part == "__MACOSX"
+            || part.eq_ignore_ascii_case("Thumbs.db")
+            || part.eq_ignore_ascii_case("desktop.ini")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junk_names_are_recognised() {
+        for junk in [
+            "images/.DS_Store",
+            "__MACOSX/images/._a.jpg",
+            "images/Thumbs.db",
+            ".hidden/a.jpg",
+            "images/.a.jpg",
+        ] {
+            assert!(is_junk(junk), "{junk}");
+        }
+        for data in ["images/SFHQ_pt1_00000001.jpg", "x/images/images/a.JPG"] {
+            assert!(!is_junk(data), "{data}");
+        }
+    }
+}
