@@ -7,7 +7,7 @@ use crate::decode::pickle::PickleLimits;
 use crate::manifest::Options;
 use crate::sink::parquet::ParquetOptions;
 use crate::sink::shard::ShardFormat;
-use crate::validate::rules::Checks;
+use crate::validate::rules::{Checks, MAX_LANDMARK_BYTES};
 
 /// Everything `validate` and `convert` need to check samples.
 #[derive(Debug, Clone)]
@@ -28,10 +28,10 @@ impl CheckConfig {
                 deep: args.deep,
                 pickle_limits: PickleLimits {
                     max_input_bytes: bounded,
-                    max_array_bytes: bounded,
+                    max_array_bytes: MAX_LANDMARK_BYTES.min(bounded),
                     ..PickleLimits::default()
                 },
-                max_array_bytes: bounded,
+                max_array_bytes: MAX_LANDMARK_BYTES.min(bounded),
             },
             max_file_bytes,
         }

@@ -165,7 +165,7 @@ impl Context<'_> {
 
         let landmarks_file = read(Modality::Landmarks, &mut issues);
         let landmarks = landmarks_file.as_ref().and_then(|(bytes, file)| {
-            rules::check_landmarks(bytes, file, header.as_ref(), self.checks, &mut issues)
+            rules::check_landmarks(bytes, file, self.checks, &mut issues)
         });
 
         let features_file = read(Modality::Features, &mut issues);

@@ -160,8 +160,7 @@ pub fn discover(inventory: &Inventory, checks: &Checks, max_file_bytes: u64) -> 
             if let Some(Ok(bytes)) = inventory.read(sample, Modality::Features, max_file_bytes) {
                 if let Ok(models) = pickle::read_feature_dict(&bytes, &checks.pickle_limits) {
                     for (model, array) in models {
-                        if !array.dtype.is_float() || array.shape.len() != 2 || array.shape[0] != 1
-                        {
+                        if array.shape.len() != 2 || array.shape[0] != 1 {
                             continue;
                         }
                         let entry = tally

@@ -15,7 +15,7 @@ use crate::sink::parquet::{ParquetSink, DATA_DIR};
 use crate::sink::{ShardRecord, Sink};
 use crate::source::inventory::Inventory;
 use crate::ui::{format_bytes, format_counts, sanitize, Printer, INTERRUPTED};
-use crate::validate::report::Report;
+use crate::validate::report::{excluded_by_code, Report};
 
 /// The split every sample goes to until splits are asked for.
 pub const DEFAULT_SPLIT: &str = "train";
@@ -218,20 +218,7 @@ fn print_summary(printer: &Printer, manifest: &Manifest, out: &Path, secs: f64) 
         format_bytes((read as f64 / secs.max(1e-9)) as u64)
     );
     if !manifest.excluded.is_empty() {
-        let mut by_code = BTreeMap::new();
-        for sample in &manifest.excluded {
-            let mut codes: Vec<_> = sample
-                .issues
-                .iter()
-                .filter(|i| i.is_error())
-                .map(|i| i.code)
-                .collect();
-            codes.sort();
-            codes.dedup();
-            for code in codes {
-                *by_code.entry(code).or_insert(0u64) += 1;
-            }
-        }
+        let by_code = excluded_by_code(&manifest.excluded);
         eprintln!(
             "excluded {} sample(s), by code:{}",
             manifest.excluded.len(),

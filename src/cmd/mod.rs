@@ -49,10 +49,7 @@ pub fn print_issues(printer: &Printer, heading: &str, samples: &[SampleIssues], 
                 "  {} {} [{}] {}: {}",
                 sanitize(&sample.key),
                 issue.code,
-                match issue.severity {
-                    crate::validate::Severity::Error => "error",
-                    crate::validate::Severity::Warning => "warning",
-                },
+                issue.severity.as_str(),
                 sanitize(&issue.file),
                 sanitize(&issue.message)
             );

@@ -52,10 +52,10 @@ fn print_text(report: &Report) {
     for sample in report.excluded.iter().chain(&report.warned) {
         for issue in &sample.issues {
             println!(
-                "{}\t{}\t{:?}\t{}\t{}",
+                "{}\t{}\t{}\t{}\t{}",
                 sanitize(&sample.key),
                 issue.code,
-                issue.severity,
+                issue.severity.as_str(),
                 sanitize(&issue.file),
                 sanitize(&issue.message)
             );
@@ -63,14 +63,14 @@ fn print_text(report: &Report) {
     }
     for orphan in &report.orphans {
         println!(
-            "{}\tsource.orphan\tWarning\t{}\tannotation file(s) with no image",
+            "{}\tsource.orphan\twarning\t{}\tannotation file(s) with no image",
             sanitize(&orphan.key),
             sanitize(&orphan.files.join(", "))
         );
     }
     for u in &report.unsafe_paths {
         println!(
-            "-\tsource.unsafe_path\tError\t{}!{}\trefused: {}",
+            "-\tsource.unsafe_path\terror\t{}!{}\trefused: {}",
             sanitize(&u.source),
             sanitize(&u.name),
             u.reason

@@ -217,6 +217,32 @@ fn fortran_to_c(data: &[u8], shape: &[usize], size: usize) -> Vec<u8> {
     out
 }
 
+impl Array {
+    /// Appends the elements as little-endian `to` values. Widening casts (the only kind
+    /// the schema asks for) are exact.
+    pub fn extend_le_bytes_as(&self, to: DType, out: &mut Vec<u8>) {
+        if to == self.dtype {
+            out.extend_from_slice(&self.data);
+            return;
+        }
+        for v in self.to_f64_vec() {
+            match to {
+                DType::Bool | DType::U8 => out.push(v as u8),
+                DType::I8 => out.push(v as i8 as u8),
+                DType::U16 => out.extend_from_slice(&(v as u16).to_le_bytes()),
+                DType::I16 => out.extend_from_slice(&(v as i16).to_le_bytes()),
+                DType::U32 => out.extend_from_slice(&(v as u32).to_le_bytes()),
+                DType::I32 => out.extend_from_slice(&(v as i32).to_le_bytes()),
+                DType::U64 => out.extend_from_slice(&(v as u64).to_le_bytes()),
+                DType::I64 => out.extend_from_slice(&(v as i64).to_le_bytes()),
+                DType::F16 => out.extend_from_slice(&half::f16::from_f64(v).to_le_bytes()),
+                DType::F32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
+                DType::F64 => out.extend_from_slice(&v.to_le_bytes()),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,31 +291,5 @@ mod tests {
             err.to_string(),
             "shape [110, 2] of float32 needs 880 bytes of data, the file holds 8"
         );
-    }
-}
-
-impl Array {
-    /// Appends the elements as little-endian `to` values. Widening casts (the only kind
-    /// the schema asks for) are exact.
-    pub fn extend_le_bytes_as(&self, to: DType, out: &mut Vec<u8>) {
-        if to == self.dtype {
-            out.extend_from_slice(&self.data);
-            return;
-        }
-        for v in self.to_f64_vec() {
-            match to {
-                DType::Bool | DType::U8 => out.push(v as u8),
-                DType::I8 => out.push(v as i8 as u8),
-                DType::U16 => out.extend_from_slice(&(v as u16).to_le_bytes()),
-                DType::I16 => out.extend_from_slice(&(v as i16).to_le_bytes()),
-                DType::U32 => out.extend_from_slice(&(v as u32).to_le_bytes()),
-                DType::I32 => out.extend_from_slice(&(v as i32).to_le_bytes()),
-                DType::U64 => out.extend_from_slice(&(v as u64).to_le_bytes()),
-                DType::I64 => out.extend_from_slice(&(v as i64).to_le_bytes()),
-                DType::F16 => out.extend_from_slice(&half::f16::from_f64(v).to_le_bytes()),
-                DType::F32 => out.extend_from_slice(&(v as f32).to_le_bytes()),
-                DType::F64 => out.extend_from_slice(&v.to_le_bytes()),
-            }
-        }
     }
 }

@@ -22,14 +22,20 @@
 //! A crafted file must not exhaust memory or stack either. The machine is a loop over an
 //! explicit stack; objects live in one arena and refer to each other by index, so nothing
 //! (not even dropping a deeply nested tuple) recurses on input-controlled depth. Every
-//! length prefix is checked against the remaining input before anything is allocated,
-//! [`PickleLimits`] bounds the stack, the memo and the array bytes, and every other
-//! allocation is bounded by a small multiple of the input size.
+//! length prefix is checked against the remaining input before anything is allocated.
+//! [`PickleLimits`] bounds the stack, the memo and the array bytes, and [`MAX_OBJECTS`]
+//! the objects and container items, which cost tens of bytes each however few input bytes
+//! made them (a chain of one-byte `TUPLE1` opcodes would otherwise turn 32 MiB of input
+//! into 2 GiB). What remains, strings and bytes, is bounded by the input size.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use super::array::{data_len, Array, ByteOrder, DType};
+
+/// Objects (strings, tuples, lists, dicts, numpy values) and items placed in containers
+/// that one file may create. A numpy feature pickle needs a few dozen per array.
+pub const MAX_OBJECTS: usize = 1_000_000;
 
 /// Limits that keep a crafted file from exhausting memory or stack.
 #[derive(Debug, Clone, Copy)]
@@ -60,7 +66,10 @@ impl Default for PickleLimits {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PickleError {
     /// A global outside the allow-list: the file would run code under pickle.load.
-    #[error("global '{}' is not allowed: a pickle.load of this file would run it", shown_global(.module, .name))]
+    #[error(
+        "global '{}' is not allowed: a pickle.load of this file would run it",
+        shown_global(.module, .name)
+    )]
     Unsafe { module: String, name: String },
     /// Not a pickle, truncated, an unknown or unsupported opcode, a wrong shape of data.
     #[error("malformed pickle at byte {offset}: {reason}")]
@@ -337,6 +346,16 @@ fn tuple_of(objs: &[Obj], v: Value) -> Option<&[Value]> {
     }
 }
 
+fn global_of(objs: &[Obj], v: Value) -> Option<Global> {
+    match v {
+        Value::Obj(id) => match objs[id] {
+            Obj::Global(g) => Some(g),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// numpy writes flags as bools; very old writers used 0 and 1.
 fn flag_of(v: Value) -> Option<bool> {
     match v {
@@ -370,9 +389,13 @@ struct Vm<'a> {
     memo: HashMap<u32, Value>,
     objs: Vec<Obj>,
     array_bytes: usize,
+    objects: usize,
 }
 
 type Res<T> = Result<T, PickleError>;
+
+const NDARRAY_STATE: &str = "(1, shape, dtype, is_fortran, data)";
+const DTYPE_STATE: &str = "(3, byte order, None, None, None, -1, -1, flags)";
 
 impl<'a> Vm<'a> {
     fn new(input: &'a [u8], limits: PickleLimits) -> Self {
@@ -387,6 +410,7 @@ impl<'a> Vm<'a> {
             memo: HashMap::new(),
             objs: Vec::new(),
             array_bytes: 0,
+            objects: 0,
         }
     }
 
@@ -448,9 +472,25 @@ impl<'a> Vm<'a> {
         }
     }
 
-    fn alloc(&mut self, obj: Obj) -> Value {
+    fn alloc(&mut self, obj: Obj) -> Res<Value> {
+        let items = match &obj {
+            Obj::Tuple(items) => items.len(),
+            _ => 0,
+        };
+        self.count_objects(1 + items)?;
         self.objs.push(obj);
-        Value::Obj(self.objs.len() - 1)
+        Ok(Value::Obj(self.objs.len() - 1))
+    }
+
+    fn count_objects(&mut self, n: usize) -> Res<()> {
+        self.objects += n;
+        if self.objects > MAX_OBJECTS {
+            return Err(PickleError::Limit {
+                what: "objects and container items",
+                limit: MAX_OBJECTS,
+            });
+        }
+        Ok(())
     }
 
     fn push(&mut self, v: Value) -> Res<()> {
@@ -465,7 +505,7 @@ impl<'a> Vm<'a> {
     }
 
     fn push_obj(&mut self, obj: Obj) -> Res<()> {
-        let v = self.alloc(obj);
+        let v = self.alloc(obj)?;
         self.push(v)
     }
 
@@ -497,7 +537,7 @@ impl<'a> Vm<'a> {
     fn pop_n(&mut self, n: usize) -> Res<Vec<Value>> {
         if self.stack.len() < self.floor() + n {
             return self.malformed(format!(
-                "{} needs {n} values but the stack holds fewer",
+                "{} needs {n} value(s) but the stack holds fewer",
                 self.op_name
             ));
         }
@@ -561,6 +601,7 @@ impl<'a> Vm<'a> {
 
     fn extend_list(&mut self, list: Value, items: Vec<Value>) -> Res<()> {
         let id = self.list_id(list)?;
+        self.count_objects(items.len())?;
         if let Obj::List(l) = &mut self.objs[id] {
             l.extend(items);
         }
@@ -584,6 +625,7 @@ impl<'a> Vm<'a> {
                 self.op_name
             ));
         }
+        self.count_objects(items.len())?;
         for pair in items.chunks_exact(2) {
             let (key, value) = (pair[0], pair[1]);
             if let Value::Obj(k) = key {
@@ -622,9 +664,11 @@ impl<'a> Vm<'a> {
         match self.input.first() {
             None => return self.malformed("the file is empty"),
             Some(&op::PROTO) => {}
-            Some(&b) => return self.malformed(format!(
-                "not a pickle of protocol 2 to 5: it starts with byte 0x{b:02x}, not PROTO (0x80)"
-            )),
+            Some(&b) => {
+                return self.malformed(format!(
+                    "not a pickle of protocol 2 to 5: starts with 0x{b:02x}, not PROTO"
+                ))
+            }
         }
         loop {
             self.op_offset = self.pos;
@@ -670,7 +714,7 @@ impl<'a> Vm<'a> {
                 }
                 if !self.stack.is_empty() {
                     return self.malformed(format!(
-                        "STOP leaves {} extra values on the stack",
+                        "STOP leaves {} value(s) on the stack besides the result",
                         self.stack.len()
                     ));
                 }
@@ -926,15 +970,8 @@ impl<'a> Vm<'a> {
 
     /// Interprets a call of an allowed global: the only "calls" a file can make.
     fn reduce(&mut self, callable: Value, args: Value) -> Res<Obj> {
-        let global = match callable {
-            Value::Obj(id) => match self.objs[id] {
-                Obj::Global(g) => g,
-                _ => {
-                    return self
-                        .malformed(format!("REDUCE calls {}", describe(&self.objs, callable)))
-                }
-            },
-            _ => return self.malformed(format!("REDUCE calls {}", describe(&self.objs, callable))),
+        let Some(global) = global_of(&self.objs, callable) else {
+            return self.malformed(format!("REDUCE calls {}", describe(&self.objs, callable)));
         };
         let Some(args) = tuple_of(&self.objs, args) else {
             return self.malformed(format!(
@@ -954,10 +991,14 @@ impl<'a> Vm<'a> {
         };
         match global {
             Global::Reconstruct => {
-                let ok = matches!(args, [cls, shape, code]
-                    if matches!(cls, Value::Obj(c) if matches!(objs[*c], Obj::Global(Global::NdarrayClass)))
-                        && self.shape_of(*shape).is_some()
-                        && bytes_of(objs, *code).is_some());
+                let ok = match args {
+                    [cls, shape, code] => {
+                        global_of(objs, *cls) == Some(Global::NdarrayClass)
+                            && self.shape_of(*shape).is_some()
+                            && bytes_of(objs, *code).is_some()
+                    }
+                    _ => false,
+                };
                 if !ok {
                     return bad_args("numpy ndarray, a shape tuple, a type code");
                 }
@@ -1147,7 +1188,12 @@ impl<'a> Vm<'a> {
         let rest = match items {
             [Value::Int(1), rest @ ..] if rest.len() == 4 => rest,
             [_, _, _, _] => items,
-            _ => return self.malformed(format!("ndarray state is a tuple of {} items, expected (1, shape, dtype, is_fortran, data)", items.len())),
+            _ => {
+                return self.malformed(format!(
+                    "ndarray state is a tuple of {} items, expected {NDARRAY_STATE}",
+                    items.len()
+                ))
+            }
         };
         let [shape, dtype, fortran, raw] = rest else {
             unreachable!("length checked above")
@@ -1189,12 +1235,14 @@ impl<'a> Vm<'a> {
             || matches!(items, [Value::Int(4), ..] if items.len() == 9);
         if !version_ok {
             return self.malformed(format!(
-                "numpy dtype state is a tuple of {} items, expected (3, byte order, None, None, None, -1, -1, flags)",
+                "numpy dtype state is a tuple of {} items, expected {DTYPE_STATE}",
                 items.len()
             ));
         }
         if !items[2..5].iter().all(|v| matches!(v, Value::None)) {
-            return self.malformed("numpy dtype state describes a sub-array or structured type, which is not supported");
+            return self.malformed(
+                "numpy dtype state describes a sub-array or structured type: not supported",
+            );
         }
         match text_of(&self.objs, items[1]).as_deref() {
             Some("<" | "|" | "=") => Ok(ByteOrder::Little),
@@ -1258,11 +1306,13 @@ impl<'a> Vm<'a> {
             // The first use was charged when the array was built; a repeat through the
             // memo is a new copy in the output and must be paid for.
             let len = array.data.len();
-            let array = array.clone();
             if !emitted.insert(id) {
                 self.charge(len)?;
             }
-            out.push((name, array));
+            let Obj::Array(array) = &self.objs[id] else {
+                unreachable!("matched above")
+            };
+            out.push((name, array.as_ref().clone()));
         }
         Ok(out)
     }
@@ -1780,7 +1830,9 @@ mod tests {
         assert!(malformed(b"(dp0\n.")
             .1
             .contains("not a pickle of protocol 2 to 5"));
-        assert!(malformed(b"}q\x00.").1.contains("starts with byte 0x7d"));
+        assert!(malformed(b"}q\x00.")
+            .1
+            .contains("starts with 0x7d, not PROTO"));
         assert!(malformed(b"\x80\x06}.")
             .1
             .contains("protocol 6 is not supported"));
@@ -1874,11 +1926,11 @@ mod tests {
         assert!(matches!(read(&lists), Err(PickleError::Limit { .. })));
         let mixed = Pk::new(4).raw(&[op::MARK, op::NONE].repeat(6_000)).stop();
         assert!(matches!(read(&mixed), Err(PickleError::Limit { .. })));
-        // A million nested tuples take one stack slot: no limit, but nothing may recurse on
-        // them either (building, inspecting or dropping).
+        // Nested tuples take one stack slot however deep they go: no stack limit, but
+        // nothing may recurse on them either (building, inspecting or dropping).
         let tuples = Pk::new(4)
             .op(op::NONE)
-            .raw(&vec![op::TUPLE1; 1_000_000])
+            .raw(&vec![op::TUPLE1; MAX_OBJECTS / 3])
             .stop();
         assert_eq!(
             malformed(&tuples).1,
@@ -1898,6 +1950,29 @@ mod tests {
             read_feature_dict(&bytes, &limits).unwrap_err().to_string(),
             "the pickle exceeds the limit of 3 stack items and open MARKs"
         );
+    }
+
+    #[test]
+    fn objects_and_container_items_are_bounded() {
+        let limit = Err(PickleError::Limit {
+            what: "objects and container items",
+            limit: MAX_OBJECTS,
+        });
+        // One byte per tuple, all of them alive: 2 GiB for 32 MiB of input were it unbounded.
+        let tuples = Pk::new(4)
+            .op(op::NONE)
+            .raw(&vec![op::TUPLE1; MAX_OBJECTS + 1])
+            .stop();
+        assert_eq!(read(&tuples), limit);
+        let garbage = Pk::new(4)
+            .raw(&[op::EMPTY_LIST, op::POP].repeat(MAX_OBJECTS + 1))
+            .stop();
+        assert_eq!(read(&garbage), limit);
+        let mut appends = Pk::new(4).op(op::EMPTY_LIST);
+        for _ in 0..=MAX_OBJECTS / 5_000 {
+            appends = appends.op(op::MARK).raw(&[op::NONE; 5_000]).op(op::APPENDS);
+        }
+        assert_eq!(read(&appends.stop()), limit);
     }
 
     #[test]
@@ -2082,7 +2157,7 @@ mod tests {
             (3, "4 bytes follow the STOP opcode".into())
         );
         let extra = Pk::new(4).op(op::NONE).op(op::EMPTY_DICT).stop();
-        assert!(malformed(&extra).1.contains("1 extra values"));
+        assert!(malformed(&extra).1.contains("leaves 1 value(s)"));
         let open_mark = Pk::new(4).op(op::MARK).op(op::EMPTY_DICT).stop();
         assert!(malformed(&open_mark).1.contains("unclosed MARK"));
         let below_mark = Pk::new(4)
@@ -2090,7 +2165,7 @@ mod tests {
             .op(op::MARK)
             .op(op::TUPLE1)
             .stop();
-        assert!(malformed(&below_mark).1.contains("TUPLE1 needs 1 values"));
+        assert!(malformed(&below_mark).1.contains("TUPLE1 needs 1 value(s)"));
         let no_mark = Pk::new(4).op(op::TUPLE).stop();
         assert!(malformed(&no_mark).1.contains("TUPLE without a MARK"));
         let odd = Pk::new(4)
@@ -2219,7 +2294,9 @@ mod tests {
         }
     }
 
-    // Generated by a script from real numpy pickles; see each constant's note.
+    // Real pickles: `pickle.dumps` under numpy 1.26.4 and 2.4.6 on Python 3.11, written out
+    // as byte strings by a script; each constant's note gives the call that made it. The
+    // hostile ones were never loaded.
     /// numpy 1.26.4: pickle.dumps({'CLIP_ViTL_14@336': array([[1.5, -2, 3, 0.25]], float16)}, protocol=2)
     const NP1_P2_F16: &[u8] =
         b"\x80\x02}q\x00X\x10\x00\x00\x00CLIP_ViTL_14@336q\x01cnumpy.core.multiarray\x0a_reconstru\

@@ -61,7 +61,6 @@ codes! {
     FeaturesUnreadable = "features.unreadable", Error;
     FeaturesUnsafe = "features.unsafe", Error;
     FeaturesShape = "features.shape", Error;
-    FeaturesDtype = "features.dtype", Error;
     FeaturesNonfinite = "features.nonfinite", Error;
     FeaturesDimMismatch = "features.dim_mismatch", Error;
     FeaturesTooLarge = "features.too_large", Error;
@@ -101,6 +100,15 @@ pub struct Issue {
     pub severity: Severity,
     pub file: String,
     pub message: String,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
 }
 
 impl Issue {

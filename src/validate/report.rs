@@ -106,23 +106,23 @@ impl Report {
     pub fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }
+}
 
-    /// Excluded samples per error code; a sample with two codes counts under both.
-    pub fn excluded_by_code(&self) -> BTreeMap<Code, u64> {
-        let mut counts = BTreeMap::new();
-        for sample in &self.excluded {
-            let mut codes: Vec<Code> = sample
-                .issues
-                .iter()
-                .filter(|i| i.is_error())
-                .map(|i| i.code)
-                .collect();
-            codes.sort();
-            codes.dedup();
-            for code in codes {
-                *counts.entry(code).or_default() += 1;
-            }
+/// Excluded samples per error code; a sample with two codes counts under both.
+pub fn excluded_by_code(excluded: &[SampleIssues]) -> BTreeMap<Code, u64> {
+    let mut counts = BTreeMap::new();
+    for sample in excluded {
+        let mut codes: Vec<Code> = sample
+            .issues
+            .iter()
+            .filter(|i| i.is_error())
+            .map(|i| i.code)
+            .collect();
+        codes.sort();
+        codes.dedup();
+        for code in codes {
+            *counts.entry(code).or_default() += 1;
         }
-        counts
     }
+    counts
 }

@@ -17,6 +17,10 @@ pub const MAX_LABEL: u8 = 18;
 /// Landmarks and maps were computed on a 256x256 copy and upscaled by this factor.
 pub const UPSCALE: u32 = 4;
 
+/// A landmark array of 110x2 float64 is 1,760 bytes; this leaves room for any plausible
+/// point count while refusing an archive member that inflates to megabytes.
+pub const MAX_LANDMARK_BYTES: usize = 1 << 20;
+
 /// What the rules check against.
 #[derive(Debug, Clone)]
 pub struct Checks {
@@ -29,7 +33,7 @@ pub struct Checks {
     /// Decode every image fully, not just its header.
     pub deep: bool,
     pub pickle_limits: PickleLimits,
-    /// Bytes an `.npy` array may inflate to.
+    /// Bytes a landmark `.npy` may inflate to (see [`MAX_LANDMARK_BYTES`]).
     pub max_array_bytes: usize,
 }
 
@@ -212,11 +216,12 @@ pub fn check_segmentation(
     Some(share)
 }
 
-/// The landmark rule. `image` gives the bounds; without it the expected size is used.
+/// The landmark rule. Coordinates are judged in the frame SFHQ documents (`image_size`
+/// pixels), not against the image's own header: a wrong-sized image is reported by the
+/// image rule, and judging its landmarks against it would only repeat that finding.
 pub fn check_landmarks(
     bytes: &[u8],
     file: &str,
-    image: Option<&ImageHeader>,
     checks: &Checks,
     issues: &mut Vec<Issue>,
 ) -> Option<Array> {
@@ -263,16 +268,14 @@ pub fn check_landmarks(
         ));
         return Some(array);
     }
-    let (width, height) = image.map_or((checks.image_size, checks.image_size), |h| {
-        (h.width, h.height)
-    });
+    let (width, height) = (checks.image_size, checks.image_size);
     let max_coord = values.iter().copied().fold(f64::MIN, f64::max);
-    let small = f64::from(width.min(height) / UPSCALE);
-    if width.min(height) >= checks.image_size && max_coord <= small {
+    let small = f64::from(width / UPSCALE);
+    if max_coord <= small {
         issues.push(Issue::new(
             Code::LandmarksNotUpscaled,
             file,
-            format!("every coordinate lies within 0..{small} while the image is {width}x{height}: the points were never scaled x{UPSCALE}; multiply them by {UPSCALE}"),
+            format!("every coordinate lies within 0..{small} in a {width}x{height} frame: the points were never scaled x{UPSCALE}; multiply them by {UPSCALE}"),
         ));
         return Some(array);
     }
@@ -284,7 +287,7 @@ pub fn check_landmarks(
         issues.push(Issue::new(
             Code::LandmarksOutOfBounds,
             file,
-            format!("{outside} of {n} points lie outside the {width}x{height} image (kept: detectors extrapolate occluded points)"),
+            format!("{outside} of {n} points lie outside the {width}x{height} frame (kept: detectors extrapolate occluded points)"),
         ));
     }
     Some(array)
@@ -344,16 +347,6 @@ pub fn check_features(
                 format!("model '{model}': {message}"),
             ));
         };
-        if !array.dtype.is_float() {
-            fail(
-                Code::FeaturesDtype,
-                format!(
-                    "dtype {} is not a float type (float16, float32 or float64)",
-                    array.dtype
-                ),
-            );
-            continue;
-        }
         if array.shape.len() != 2 || array.shape[0] != 1 {
             fail(
                 Code::FeaturesShape,

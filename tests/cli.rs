@@ -1,0 +1,11 @@
+//! Integration tests: the real binary on the fixtures in `fixtures/`, one module per
+//! subcommand, plus the hostile-input and determinism checks.
+
+mod util;
+
+mod convert;
+mod determinism;
+mod hostile;
+mod scan;
+mod validate;
+mod verify;
