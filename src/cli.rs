@@ -41,6 +41,9 @@ pub enum Command {
     /// Check every shard's size, sha256 and row count against the manifest.
     #[command(after_help = EXIT_CODES_HELP)]
     Verify(VerifyArgs),
+    /// Rebuild the SFHQ folder layout (images/, landmarks/, ...) from converted shards.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Extract(ExtractArgs),
 }
 
 #[derive(Debug, Args)]
@@ -102,7 +105,18 @@ pub struct ConvertArgs {
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
 
-    /// Target shard size, counted in sample bytes before encoding (e.g. 500MB, 2GiB).
+    /// Shard formats to write, reading the sources once: parquet, webdataset, or both.
+    #[arg(
+        long = "format",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "parquet",
+        value_name = "FORMATS"
+    )]
+    pub formats: Vec<FormatArg>,
+
+    /// Target shard size (e.g. 500MB, 2GiB): sample bytes before encoding for Parquet, tar
+    /// bytes including headers and padding for WebDataset.
     #[arg(long, default_value = "500MB", value_parser = parse_size, value_name = "SIZE")]
     pub shard_size: u64,
 
@@ -122,6 +136,13 @@ pub struct ConvertArgs {
     pub json: bool,
 }
 
+/// A shard format on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Parquet,
+    Webdataset,
+}
+
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// A folder written by `sfhq-pack convert`.
@@ -131,6 +152,25 @@ pub struct VerifyArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// A folder written by `sfhq-pack convert`.
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Folder to rebuild the SFHQ layout in; nothing is written outside it.
+    #[arg(long, short, value_name = "SFHQ_DIR")]
+    pub out: PathBuf,
+
+    /// Shards to read when the folder has both (default: the first format converted).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub from: Option<FormatArg>,
+
+    /// Write into a non-empty --out (existing files of the same name are replaced).
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Parses `500MB`, `2GiB`, `64MiB`, `1000`: decimal units (kB, MB, GB) are powers of 1000,

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{CheckArgs, ConvertArgs};
+use crate::cli::{CheckArgs, ConvertArgs, FormatArg};
 use crate::decode::pickle::PickleLimits;
 use crate::manifest::Options;
 use crate::sink::parquet::ParquetOptions;
@@ -45,6 +45,10 @@ pub struct ConvertConfig {
     pub out: PathBuf,
     pub check: CheckConfig,
     pub parquet: ParquetOptions,
+    /// In a fixed order (Parquet first), duplicates removed.
+    pub formats: Vec<ShardFormat>,
+    /// Tar header time stamp: `SOURCE_DATE_EPOCH`, or 0.
+    pub mtime: u64,
     pub overwrite: bool,
     pub json: bool,
 }
@@ -61,6 +65,19 @@ impl ConvertConfig {
                 landmark_count: args.checks.landmark_count,
             },
             check,
+            formats: [ShardFormat::Parquet, ShardFormat::Webdataset]
+                .into_iter()
+                .filter(|f| {
+                    args.formats.contains(&match f {
+                        ShardFormat::Parquet => FormatArg::Parquet,
+                        ShardFormat::Webdataset => FormatArg::Webdataset,
+                    })
+                })
+                .collect(),
+            mtime: std::env::var("SOURCE_DATE_EPOCH")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
             overwrite: args.overwrite,
             json: args.json,
         }
@@ -69,7 +86,7 @@ impl ConvertConfig {
     /// The options recorded in the manifest.
     pub fn manifest_options(&self) -> Options {
         Options {
-            formats: vec![ShardFormat::Parquet],
+            formats: self.formats.clone(),
             shard_size: self.parquet.shard_size,
             row_group_rows: self.parquet.row_group_rows,
             deep: self.check.checks.deep,

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod decode;
+pub mod encode;
 pub mod exit;
 pub mod manifest;
 pub mod pipeline;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> ExitCode {
             cmd::convert::run(&config::ConvertConfig::from_args(args), &printer)
         }
         Command::Verify(args) => cmd::verify::run(args, &printer),
+        Command::Extract(args) => cmd::extract::run(args, &printer),
     };
     match result {
         Ok(code) => code,

@@ -92,6 +92,8 @@ pub struct Manifest {
     /// Samples written.
     pub rows: u64,
     pub splits: BTreeMap<String, u64>,
+    /// Rows per SFHQ part (`"none"` for keys without `SFHQ_pt{N}_`).
+    pub parts: BTreeMap<String, u64>,
     pub shards: Vec<ShardRecord>,
     pub landmarks: LandmarksEntry,
     pub features: BTreeMap<String, FeatureEntry>,

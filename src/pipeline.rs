@@ -28,6 +28,24 @@ pub struct Blob {
     pub sha256: String,
 }
 
+/// A decoded file with the name and hash of its source bytes.
+#[derive(Debug, Clone)]
+pub struct Decoded<T> {
+    pub value: T,
+    pub name: String,
+    pub sha256: String,
+}
+
+impl<T> Decoded<T> {
+    fn new(value: T, bytes: &[u8], name: String) -> Decoded<T> {
+        Decoded {
+            value,
+            name,
+            sha256: sha256_hex(bytes),
+        }
+    }
+}
+
 /// What a valid sample carries to the sinks.
 #[derive(Debug, Clone)]
 pub struct Payload {
@@ -35,25 +53,39 @@ pub struct Payload {
     pub width: u32,
     pub height: u32,
     pub segmentation: Option<Blob>,
-    pub landmarks: Option<Array>,
-    pub landmarks_sha256: Option<String>,
-    /// In the order of the pickled dict.
-    pub features: Vec<(String, Array)>,
-    pub features_sha256: Option<String>,
+    pub landmarks: Option<Decoded<Array>>,
+    /// Model name -> array, in the order of the pickled dict.
+    pub features: Option<Decoded<Vec<(String, Array)>>>,
 }
 
 impl Payload {
     /// Bytes the sample adds to a shard before encoding, used to cut shards.
     pub fn size(&self) -> u64 {
-        let arrays = self.landmarks.iter().map(|a| a.data.len()).sum::<usize>()
-            + self
-                .features
-                .iter()
-                .map(|(_, a)| a.data.len())
-                .sum::<usize>();
-        (self.image.bytes.len() + self.segmentation.as_ref().map_or(0, |s| s.bytes.len()) + arrays)
-            as u64
+        let landmarks = self.landmarks.as_ref().map_or(0, |l| l.value.data.len());
+        let features: usize = self
+            .features
+            .iter()
+            .flat_map(|f| &f.value)
+            .map(|(_, a)| a.data.len())
+            .sum();
+        let segmentation = self.segmentation.as_ref().map_or(0, |s| s.bytes.len());
+        (self.image.bytes.len() + segmentation + landmarks + features) as u64
     }
+
+    /// The array of a feature model, if this sample has it.
+    pub fn feature(&self, model: &str) -> Option<&Array> {
+        let models = &self.features.as_ref()?.value;
+        models.iter().find(|(m, _)| m == model).map(|(_, a)| a)
+    }
+}
+
+/// A valid sample on its way to the sinks; shared, so that several sinks read the same
+/// bytes without copying them.
+#[derive(Debug)]
+pub struct Sample {
+    pub key: Box<str>,
+    pub part: Option<i16>,
+    pub payload: Payload,
 }
 
 /// One sample after validation.
@@ -180,24 +212,29 @@ impl Context<'_> {
         let excluded = issues.iter().any(Issue::is_error);
         let payload = match (self.keep_payload && !excluded, image, header) {
             (true, Some((bytes, _)), Some(header)) => {
-                let blob = |bytes: Vec<u8>, m: Modality| Blob {
-                    sha256: sha256_hex(&bytes),
-                    name: self
-                        .inventory
+                let name = |m: Modality| {
+                    self.inventory
                         .file_name(sample, m)
-                        .expect("a read file has a name"),
-                    bytes,
+                        .expect("a read file has a name")
                 };
                 Some(Payload {
-                    image: blob(bytes, Modality::Image),
+                    image: Blob {
+                        sha256: sha256_hex(&bytes),
+                        name: name(Modality::Image),
+                        bytes,
+                    },
                     width: header.width,
                     height: header.height,
-                    segmentation: segmentation
-                        .map(|(bytes, _)| blob(bytes, Modality::Segmentation)),
-                    landmarks,
-                    landmarks_sha256: landmarks_file.map(|(bytes, _)| sha256_hex(&bytes)),
-                    features,
-                    features_sha256: features_file.map(|(bytes, _)| sha256_hex(&bytes)),
+                    segmentation: segmentation.map(|(bytes, _)| Blob {
+                        sha256: sha256_hex(&bytes),
+                        name: name(Modality::Segmentation),
+                        bytes,
+                    }),
+                    landmarks: landmarks.zip(landmarks_file).map(|(array, (bytes, _))| {
+                        Decoded::new(array, &bytes, name(Modality::Landmarks))
+                    }),
+                    features: features_file
+                        .map(|(bytes, _)| Decoded::new(features, &bytes, name(Modality::Features))),
                 })
             }
             _ => None,

@@ -5,7 +5,9 @@ mod util;
 
 mod convert;
 mod determinism;
+mod extract;
 mod hostile;
 mod scan;
 mod validate;
 mod verify;
+mod webdataset;

@@ -3,15 +3,18 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 
 use crate::config::ConvertConfig;
 use crate::exit::ExitCode;
 use crate::manifest::{self, FeatureEntry, LandmarksEntry, Manifest, SourceEntry, Tool};
-use crate::pipeline::{self, Completion, Context};
+use crate::pipeline::{self, Completion, Context, Sample};
 use crate::schema::{self, DatasetSchema};
 use crate::sink::parquet::{ParquetSink, DATA_DIR};
+use crate::sink::shard::ShardFormat;
+use crate::sink::webdataset::{self, WebDatasetSink, INDEX_FILE, WDS_DIR};
 use crate::sink::{ShardRecord, Sink};
 use crate::source::inventory::Inventory;
 use crate::ui::{format_bytes, format_counts, sanitize, Printer, INTERRUPTED};
@@ -30,14 +33,12 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
         inventory.sources.len()
     ));
     let schema = schema::discover(&inventory, checks, config.check.max_file_bytes);
+    if config.formats.contains(&ShardFormat::Webdataset) {
+        refuse_unusable_keys(&inventory, &schema)?;
+    }
     fs::create_dir_all(&config.out)
         .with_context(|| format!("{}: cannot create output folder", config.out.display()))?;
-    let mut sink: Box<dyn Sink> = Box::new(ParquetSink::new(
-        &config.out,
-        DEFAULT_SPLIT,
-        &schema,
-        config.parquet.clone(),
-    )?);
+    let mut sinks = open_sinks(config, &schema)?;
 
     let context = Context {
         inventory: &inventory,
@@ -47,12 +48,22 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
         keep_payload: true,
     };
     let mut report = Report::from_inventory(&inventory);
+    let mut parts: BTreeMap<String, u64> = BTreeMap::new();
     let bar = printer.progress(inventory.samples.len() as u64, "convert");
     let outcome = pipeline::run(&context, &bar, &INTERRUPTED, |batch| {
         for processed in batch {
             report.add(&processed);
             if let Some(payload) = processed.payload {
-                sink.write(&processed.key, processed.part, payload)?;
+                let part = processed.part.map_or("none".to_string(), |p| p.to_string());
+                *parts.entry(part).or_default() += 1;
+                let sample = Arc::new(Sample {
+                    key: processed.key,
+                    part: processed.part,
+                    payload,
+                });
+                for sink in &mut sinks {
+                    sink.write(&sample)?;
+                }
             }
         }
         Ok(())
@@ -61,17 +72,24 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
     let completion = match outcome {
         Ok(c) => c,
         Err(e) => {
-            sink.abort();
+            sinks.into_iter().for_each(|s| s.abort());
             return Err(e);
         }
     };
     if completion == Completion::Interrupted {
-        sink.abort();
+        sinks.into_iter().for_each(|s| s.abort());
         printer.status("sfhq-pack: interrupted; partial shards removed, no manifest written");
         return Ok(ExitCode::Interrupted);
     }
-    let shards = sink.finish()?;
-    let manifest = build_manifest(config, &inventory, &schema, report, shards);
+    let mut shards = Vec::new();
+    for sink in sinks {
+        shards.extend(sink.finish()?);
+    }
+    if config.formats.contains(&ShardFormat::Webdataset) {
+        let index = config.out.join(WDS_DIR).join(INDEX_FILE);
+        manifest::write_atomic(&index, webdataset::index_json(&shards).as_bytes())?;
+    }
+    let manifest = build_manifest(config, &inventory, &schema, report, parts, shards);
     manifest.write(&config.out)?;
 
     if config.json {
@@ -84,6 +102,53 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
         bar.started.elapsed().as_secs_f64(),
     );
     Ok(ExitCode::from_problems(!manifest.errors.is_empty()))
+}
+
+fn open_sinks(
+    config: &ConvertConfig,
+    schema: &DatasetSchema,
+) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    for format in &config.formats {
+        sinks.push(match format {
+            ShardFormat::Parquet => Box::new(ParquetSink::new(
+                &config.out,
+                DEFAULT_SPLIT,
+                schema,
+                config.parquet.clone(),
+            )?),
+            ShardFormat::Webdataset => Box::new(WebDatasetSink::new(
+                &config.out,
+                DEFAULT_SPLIT,
+                schema,
+                config.parquet.shard_size,
+                config.mtime,
+            )?),
+        });
+    }
+    Ok(sinks)
+}
+
+/// WebDataset readers cut keys at the first dot: a key with a dot would be read back as
+/// another sample, so such keys stop the run before anything is written.
+fn refuse_unusable_keys(inventory: &Inventory, schema: &DatasetSchema) -> anyhow::Result<()> {
+    let longest = webdataset::longest_extension(schema);
+    let bad: Vec<String> = inventory
+        .samples
+        .iter()
+        .filter_map(|s| {
+            webdataset::key_problem(&s.key, longest)
+                .map(|why| format!("  {}: {why}", sanitize(&s.key)))
+        })
+        .collect();
+    if !bad.is_empty() {
+        anyhow::bail!(
+            "{} key(s) cannot name WebDataset members:\n{}\nrename those files, or convert with --format parquet; nothing was written",
+            bad.len(),
+            bad.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(())
 }
 
 /// Refuses to mix output into a folder that holds something else, unless `--overwrite`
@@ -111,15 +176,18 @@ fn prepare_output(out: &Path, overwrite: bool) -> anyhow::Result<()> {
     for name in [manifest::MANIFEST_FILE, manifest::SUMS_FILE] {
         remove_if_present(&out.join(name))?;
     }
-    let data = out.join(DATA_DIR);
-    if data.is_dir() {
-        for entry in fs::read_dir(&data)? {
+    for (dir, extension) in [(DATA_DIR, ".parquet"), (WDS_DIR, ".tar")] {
+        let dir = out.join(dir);
+        if !dir.is_dir() {
+            continue;
+        }
+        for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            if name.ends_with(".parquet") || name.ends_with(".partial") {
+            if name.ends_with(extension) || name.ends_with(".partial") || name == INDEX_FILE {
                 remove_if_present(&path)?;
             }
         }
@@ -141,10 +209,15 @@ fn build_manifest(
     inventory: &Inventory,
     schema: &DatasetSchema,
     report: Report,
+    parts: BTreeMap<String, u64>,
     shards: Vec<ShardRecord>,
 ) -> Manifest {
+    // Every format holds every row: count the rows of one of them.
     let mut splits = BTreeMap::new();
-    for shard in &shards {
+    for shard in shards
+        .iter()
+        .filter(|s| Some(&s.format) == config.formats.first())
+    {
         *splits.entry(shard.split.clone()).or_insert(0) += shard.rows;
     }
     let landmark_count = config.check.checks.landmark_count;
@@ -164,8 +237,9 @@ fn build_manifest(
             })
             .collect(),
         options: config.manifest_options(),
-        rows: shards.iter().map(|s| s.rows).sum(),
+        rows: splits.values().sum(),
         splits,
+        parts,
         shards,
         landmarks: LandmarksEntry {
             column: "landmarks".to_string(),

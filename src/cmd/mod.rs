@@ -2,6 +2,7 @@
 //! (building the inventory, printing issues) live here.
 
 pub mod convert;
+pub mod extract;
 pub mod scan;
 pub mod validate;
 pub mod verify;

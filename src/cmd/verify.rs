@@ -21,6 +21,7 @@ use crate::exit::ExitCode;
 use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
 use crate::sink::parquet::DATA_DIR;
 use crate::sink::shard::ShardFormat;
+use crate::sink::webdataset::{index_json, INDEX_FILE, WDS_DIR};
 use crate::sink::ShardRecord;
 use crate::ui::{format_bytes, sanitize, Printer};
 
@@ -85,6 +86,7 @@ pub fn verify(dir: &Path, manifest: &Manifest) -> VerifyReport {
     problems.extend(check_totals(manifest));
     problems.extend(check_sums_file(dir, manifest));
     problems.extend(check_unlisted(dir, manifest));
+    problems.extend(check_wds_index(dir, manifest));
     VerifyReport {
         dir: dir.display().to_string(),
         shards: manifest.shards.len(),
@@ -102,7 +104,8 @@ fn problem(path: &str, check: &'static str, message: String) -> Problem {
     }
 }
 
-fn check_shard(dir: &Path, shard: &ShardRecord) -> Vec<Problem> {
+/// Every check of one shard; an empty list when it matches the manifest.
+pub fn check_shard(dir: &Path, shard: &ShardRecord) -> Vec<Problem> {
     let path = dir.join(&shard.path);
     let listed = &shard.path;
     if !is_inside(&shard.path) {
@@ -145,8 +148,9 @@ fn check_shard(dir: &Path, shard: &ShardRecord) -> Vec<Problem> {
         Ok(_) => {}
         Err(e) => problems.push(problem(listed, "read", format!("cannot read: {e}"))),
     }
-    if shard.format == ShardFormat::Parquet {
-        problems.extend(check_parquet_rows(&path, shard));
+    match shard.format {
+        ShardFormat::Parquet => problems.extend(check_parquet_rows(&path, shard)),
+        ShardFormat::Webdataset => problems.extend(check_tar(&path, shard)),
     }
     problems
 }
@@ -221,8 +225,123 @@ fn check_parquet_rows(path: &Path, shard: &ShardRecord) -> Vec<Problem> {
     }
 }
 
+/// Reads a tar back the way WebDataset readers group it: members of a sample adjacent,
+/// the same member set in every sample, keys without dots (so first-dot and last-dot
+/// readers agree), regular files only, and the end-of-archive blocks present.
+fn check_tar(path: &Path, shard: &ShardRecord) -> Vec<Problem> {
+    let listed = &shard.path;
+    let mut problems = Vec::new();
+    let read = || -> anyhow::Result<Vec<(String, BTreeSet<String>)>> {
+        let mut samples: Vec<(String, BTreeSet<String>)> = Vec::new();
+        let mut archive = tar::Archive::new(File::open(path)?);
+        for entry in archive.entries()? {
+            let entry = entry?;
+            let name = entry.path()?.to_string_lossy().into_owned();
+            if entry.header().entry_type() != tar::EntryType::Regular {
+                anyhow::bail!("member {name} is not a regular file");
+            }
+            let base = name.rsplit('/').next().unwrap_or(&name);
+            let Some((key, extension)) = base.split_once('.') else {
+                anyhow::bail!("member {name} has no extension");
+            };
+            match samples.last_mut() {
+                Some((current, members)) if current == key => {
+                    if !members.insert(extension.to_string()) {
+                        anyhow::bail!("member {name} appears twice");
+                    }
+                }
+                _ => {
+                    if samples.iter().any(|(k, _)| k == key) {
+                        anyhow::bail!("the members of sample {key} are not adjacent");
+                    }
+                    samples.push((key.to_string(), [extension.to_string()].into()));
+                }
+            }
+        }
+        Ok(samples)
+    };
+    let samples = match read() {
+        Ok(samples) => samples,
+        Err(e) => return vec![problem(listed, "tar", format!("{e:#}"))],
+    };
+    if samples.len() as u64 != shard.rows {
+        problems.push(problem(
+            listed,
+            "rows",
+            format!(
+                "the file holds {} samples, the manifest lists {}",
+                samples.len(),
+                shard.rows
+            ),
+        ));
+    }
+    // Every sample should carry every member any sample carries.
+    let all: BTreeSet<String> = samples
+        .iter()
+        .flat_map(|(_, m)| m.iter().cloned())
+        .collect();
+    for (key, members) in &samples {
+        let lacking: Vec<&String> = all.difference(members).collect();
+        if !lacking.is_empty() {
+            problems.push(problem(
+                listed,
+                "members",
+                format!("sample {key} lacks {lacking:?} that other samples have: readers that need one member set refuse the shard"),
+            ));
+        }
+    }
+    let keys = (
+        samples.first().map(|s| s.0.as_str()),
+        samples.last().map(|s| s.0.as_str()),
+    );
+    if keys
+        != (
+            Some(shard.first_key.as_str()),
+            Some(shard.last_key.as_str()),
+        )
+    {
+        problems.push(problem(
+            listed,
+            "keys",
+            format!(
+                "keys run from {:?} to {:?}, the manifest lists {} to {}",
+                keys.0, keys.1, shard.first_key, shard.last_key
+            ),
+        ));
+    }
+    match tar_end_is_intact(path) {
+        Ok(true) => {}
+        Ok(false) => problems.push(problem(
+            listed,
+            "tar",
+            "the archive does not end with two zero blocks: it was cut short".to_string(),
+        )),
+        Err(e) => problems.push(problem(listed, "read", format!("cannot read: {e}"))),
+    }
+    problems
+}
+
+fn tar_end_is_intact(path: &Path) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    if len < 1024 || len % 512 != 0 {
+        return Ok(false);
+    }
+    file.seek(SeekFrom::End(-1024))?;
+    let mut tail = [0u8; 1024];
+    file.read_exact(&mut tail)?;
+    Ok(tail.iter().all(|&b| b == 0))
+}
+
 fn check_totals(manifest: &Manifest) -> Vec<Problem> {
-    let rows: u64 = manifest.shards.iter().map(|s| s.rows).sum();
+    // Each format holds every row once.
+    let rows: u64 = manifest
+        .shards
+        .iter()
+        .filter(|s| Some(s.format) == manifest.options.formats.first().copied())
+        .map(|s| s.rows)
+        .sum();
     let split_rows: u64 = manifest.splits.values().sum();
     let mut problems = Vec::new();
     if rows != manifest.rows || split_rows != manifest.rows {
@@ -250,20 +369,45 @@ fn check_sums_file(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
     }
 }
 
+/// `webdataset/index.json` is what `wids` readers trust for sample counts.
+fn check_wds_index(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+    if !manifest
+        .shards
+        .iter()
+        .any(|s| s.format == ShardFormat::Webdataset)
+    {
+        return Vec::new();
+    }
+    let rel = format!("{WDS_DIR}/{INDEX_FILE}");
+    match fs::read_to_string(dir.join(&rel)) {
+        Err(e) => vec![problem(&rel, "exists", format!("cannot read: {e}"))],
+        Ok(text) if text != index_json(&manifest.shards) => vec![problem(
+            &rel,
+            "content",
+            "does not list exactly the manifest's tar shards, counts and hashes".to_string(),
+        )],
+        Ok(_) => Vec::new(),
+    }
+}
+
 fn check_unlisted(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
     let listed: BTreeSet<&str> = manifest.shards.iter().map(|s| s.path.as_str()).collect();
-    let Ok(entries) = fs::read_dir(dir.join(DATA_DIR)) else {
-        return Vec::new();
-    };
-    let mut names: Vec<String> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
-        .collect();
+    let mut names: Vec<String> = Vec::new();
+    for (folder, extension) in [(DATA_DIR, ".parquet"), (WDS_DIR, ".tar")] {
+        let Ok(entries) = fs::read_dir(dir.join(folder)) else {
+            continue;
+        };
+        names.extend(
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(extension) && !n.starts_with('.'))
+                .map(|n| format!("{folder}/{n}")),
+        );
+    }
     names.sort();
     names
         .into_iter()
-        .map(|name| format!("{DATA_DIR}/{name}"))
         .filter(|rel| !listed.contains(rel.as_str()))
         .map(|rel| {
             problem(

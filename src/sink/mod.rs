@@ -5,15 +5,18 @@
 
 pub mod parquet;
 pub mod shard;
+pub mod webdataset;
 
-use crate::pipeline::Payload;
+use std::sync::Arc;
+
+use crate::pipeline::Sample;
 
 pub use shard::ShardRecord;
 
 /// A destination for samples.
 pub trait Sink: Send {
-    /// Adds one valid sample.
-    fn write(&mut self, key: &str, part: Option<i16>, payload: Payload) -> anyhow::Result<()>;
+    /// Adds one valid sample; samples arrive in key order.
+    fn write(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()>;
 
     /// Completes the last shard and gives every shard its final name.
     fn finish(self: Box<Self>) -> anyhow::Result<Vec<ShardRecord>>;

@@ -29,7 +29,7 @@ use serde_json::{json, Value};
 use super::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
 use super::Sink;
 use crate::decode::array::{Array, DType};
-use crate::pipeline::{Blob, Payload};
+use crate::pipeline::{Blob, Payload, Sample};
 use crate::schema::DatasetSchema;
 
 /// Row groups are also cut at this many payload bytes, whatever the row count.
@@ -147,6 +147,8 @@ pub fn arrow_schema(schema: &DatasetSchema, landmark_count: usize) -> (SchemaRef
             .collect();
         features["pretrained_features"] = Value::Object(described);
     }
+    fields.push(Field::new("source_dtypes", DataType::Utf8, true));
+    features["source_dtypes"] = hf_value("string");
     let description = json!({"info": {"features": features}}).to_string();
     let metadata: std::collections::HashMap<String, String> =
         [("huggingface".to_string(), description.clone())]
@@ -183,12 +185,6 @@ fn writer_properties(description: String, row_group_rows: usize) -> WriterProper
     builder.build()
 }
 
-struct Row {
-    key: String,
-    part: Option<i16>,
-    payload: Payload,
-}
-
 struct OpenShard {
     writer: ArrowWriter<ShardWriter>,
     temp: PathBuf,
@@ -205,7 +201,7 @@ pub struct ParquetSink {
     schema: DatasetSchema,
     arrow_schema: SchemaRef,
     properties: WriterProperties,
-    buffer: Vec<Row>,
+    buffer: Vec<Arc<Sample>>,
     buffer_bytes: u64,
     /// Rows and payload bytes of the current shard, written or buffered.
     shard_rows: u64,
@@ -277,7 +273,7 @@ impl ParquetSink {
         let batch = self.record_batch(&rows)?;
         let open = self.open_shard(&rows[0].key)?;
         open.rows += rows.len() as u64;
-        open.last_key = rows.last().expect("non-empty").key.clone();
+        open.last_key = rows.last().expect("non-empty").key.to_string();
         open.writer.write(&batch)?;
         open.writer.flush()?;
         Ok(())
@@ -311,32 +307,30 @@ impl ParquetSink {
         Ok(())
     }
 
-    fn record_batch(&self, rows: &[Row]) -> anyhow::Result<RecordBatch> {
-        let landmarks: Vec<Option<&Array>> =
-            rows.iter().map(|r| r.payload.landmarks.as_ref()).collect();
+    fn record_batch(&self, rows: &[Arc<Sample>]) -> anyhow::Result<RecordBatch> {
+        let payloads: Vec<&Payload> = rows.iter().map(|r| &r.payload).collect();
+        let landmarks: Vec<Option<&Array>> = payloads
+            .iter()
+            .map(|p| p.landmarks.as_ref().map(|l| &l.value))
+            .collect();
         let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.key.as_str()),
-            )),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &*r.key))),
             Arc::new(rows.iter().map(|r| r.part).collect::<Int16Array>()),
-            blob_column(rows.iter().map(|r| Some(&r.payload.image))),
+            blob_column(payloads.iter().map(|p| Some(&p.image))),
             Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|r| r.payload.image.sha256.as_str()),
+                payloads.iter().map(|p| p.image.sha256.as_str()),
             )),
+            Arc::new(Int32Array::from_iter_values(
+                payloads.iter().map(|p| p.width as i32),
+            )),
+            Arc::new(Int32Array::from_iter_values(
+                payloads.iter().map(|p| p.height as i32),
+            )),
+            blob_column(payloads.iter().map(|p| p.segmentation.as_ref())),
             Arc::new(
-                rows.iter()
-                    .map(|r| Some(r.payload.width as i32))
-                    .collect::<Int32Array>(),
-            ),
-            Arc::new(
-                rows.iter()
-                    .map(|r| Some(r.payload.height as i32))
-                    .collect::<Int32Array>(),
-            ),
-            blob_column(rows.iter().map(|r| r.payload.segmentation.as_ref())),
-            Arc::new(
-                rows.iter()
-                    .map(|r| r.payload.segmentation.as_ref().map(|s| s.sha256.as_str()))
+                payloads
+                    .iter()
+                    .map(|p| p.segmentation.as_ref().map(|s| s.sha256.as_str()))
                     .collect::<StringArray>(),
             ),
             fixed_list_column(
@@ -348,16 +342,8 @@ impl ParquetSink {
         if !self.schema.features.is_empty() {
             let mut children = Vec::with_capacity(self.schema.features.len());
             for column in &self.schema.features {
-                let arrays: Vec<Option<&Array>> = rows
-                    .iter()
-                    .map(|r| {
-                        r.payload
-                            .features
-                            .iter()
-                            .find(|(m, _)| *m == column.model)
-                            .map(|(_, a)| a)
-                    })
-                    .collect();
+                let arrays: Vec<Option<&Array>> =
+                    payloads.iter().map(|p| p.feature(&column.model)).collect();
                 children.push(fixed_list_column(
                     &arrays,
                     stored_dtype(column.dtype),
@@ -373,8 +359,9 @@ impl ParquetSink {
                 unreachable!("pretrained_features is a struct column");
             };
             let valid = NullBuffer::from(
-                rows.iter()
-                    .map(|r| !r.payload.features.is_empty())
+                payloads
+                    .iter()
+                    .map(|p| p.features.is_some())
                     .collect::<Vec<bool>>(),
             );
             columns.push(Arc::new(StructArray::try_new(
@@ -383,7 +370,36 @@ impl ParquetSink {
                 Some(valid),
             )?));
         }
+        columns.push(Arc::new(
+            payloads
+                .iter()
+                .map(|p| self.source_dtypes(p))
+                .collect::<StringArray>(),
+        ));
         Ok(RecordBatch::try_new(self.arrow_schema.clone(), columns)?)
+    }
+
+    /// The dtypes of a sample's arrays that differ from their column's (the column holds
+    /// the widest dtype of all sources), as JSON; null when none differ. `extract` uses it
+    /// to give back each array in the dtype it was read in.
+    fn source_dtypes(&self, payload: &Payload) -> Option<String> {
+        let mut differing = serde_json::Map::new();
+        if let Some(landmarks) = &payload.landmarks {
+            if landmarks.value.dtype != self.schema.landmarks {
+                differing.insert("landmarks".into(), landmarks.value.dtype.name().into());
+            }
+        }
+        for column in &self.schema.features {
+            if let Some(array) = payload.feature(&column.model) {
+                if array.dtype != column.dtype {
+                    differing.insert(
+                        format!("pretrained_features.{}", column.model),
+                        array.dtype.name().into(),
+                    );
+                }
+            }
+        }
+        (!differing.is_empty()).then(|| Value::Object(differing).to_string())
     }
 }
 
@@ -440,18 +456,14 @@ fn fixed_list_column(
 }
 
 impl Sink for ParquetSink {
-    fn write(&mut self, key: &str, part: Option<i16>, payload: Payload) -> anyhow::Result<()> {
-        let size = payload.size();
+    fn write(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
+        let size = sample.payload.size();
         if self.shard_rows > 0 && self.shard_payload + size > self.options.shard_size {
             self.seal_shard()?;
         }
         self.shard_rows += 1;
         self.shard_payload += size;
-        self.buffer.push(Row {
-            key: key.to_string(),
-            part,
-            payload,
-        });
+        self.buffer.push(Arc::clone(sample));
         self.buffer_bytes += size;
         if self.buffer.len() >= self.options.row_group_rows
             || self.buffer_bytes >= MAX_ROW_GROUP_BYTES

@@ -157,8 +157,8 @@ pub struct Inventory {
     pub unsafe_paths: Vec<RefusedPath>,
     /// Up to [`IGNORED_EXAMPLES`] ignored file paths, to show in `scan`.
     pub ignored_examples: Vec<String>,
-    /// Which modalities each source carries at all.
-    present: Vec<[bool; 4]>,
+    /// Which modalities each part (source and part root) carries at all.
+    present: HashMap<(usize, String), [bool; 4]>,
     dirs: Vec<String>,
     exts: Vec<String>,
 }
@@ -196,6 +196,20 @@ struct Classified<'a> {
     ext: &'a str,
 }
 
+/// The folder a part's modality folders sit in: the path before the first modality
+/// folder (`SFHQ_pt2` for `SFHQ_pt2/images/images`, empty for `images`). Several parts
+/// unpacked side by side in one source each keep their own set of modalities.
+fn part_root(dir: &str) -> &str {
+    let mut end = 0;
+    for component in dir.split('/') {
+        if Modality::from_folder(component).is_some() {
+            return dir[..end].trim_end_matches('/');
+        }
+        end += component.len() + 1;
+    }
+    dir
+}
+
 fn classify(path: &str) -> Option<Classified<'_>> {
     let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
     // Kaggle nests `images/images/`: the innermost modality folder decides.
@@ -230,7 +244,7 @@ impl Inventory {
         let mut unsafe_paths = Vec::new();
         let mut ignored_examples = Vec::new();
         let mut summaries = Vec::new();
-        let mut present = Vec::new();
+        let mut present = HashMap::new();
         let mut sources = Vec::new();
 
         for (source_index, (source, listing)) in opened.into_iter().enumerate() {
@@ -244,7 +258,6 @@ impl Inventory {
                 ignored: 0,
                 junk: 0,
             };
-            let mut has = [false; 4];
             for UnsafePath { name, reason } in listing.unsafe_paths {
                 unsafe_paths.push(RefusedPath {
                     source: summary.path.clone(),
@@ -269,7 +282,9 @@ impl Inventory {
                     }
                     continue;
                 };
-                has[c.modality.index()] = true;
+                present
+                    .entry((source_index, part_root(c.dir).to_string()))
+                    .or_insert([false; 4])[c.modality.index()] = true;
                 let count = summary.modalities.entry(c.modality).or_default();
                 count.files += 1;
                 count.bytes += size;
@@ -300,7 +315,6 @@ impl Inventory {
                 }
             }
             summaries.push(summary);
-            present.push(has);
             sources.push(source);
         }
 
@@ -390,9 +404,15 @@ impl Inventory {
         source.display_path(&format!("{dir}/{}.{ext}", sample.key))
     }
 
-    /// Whether the sample's source carries this modality at all.
+    /// Whether the sample's part carries this modality at all (else its absence is no fault).
     pub fn source_has(&self, sample: &SampleFiles, modality: Modality) -> bool {
-        self.present[sample.source][modality.index()]
+        let Some(image) = sample.file(Modality::Image) else {
+            return false;
+        };
+        let root = part_root(&self.dirs[image.dir as usize]);
+        self.present
+            .get(&(sample.source, root.to_string()))
+            .is_some_and(|has| has[modality.index()])
     }
 
     /// Reads one file of a sample.
@@ -430,5 +450,12 @@ mod tests {
         assert!(classify("images/notes.txt").is_none());
         assert!(classify("segmentations/a.jpg").is_none());
         assert!(classify("images/.jpg").is_none());
+    }
+
+    #[test]
+    fn part_root_is_the_folder_above_the_modality_folders() {
+        assert_eq!(part_root("SFHQ_pt2/images/images"), "SFHQ_pt2");
+        assert_eq!(part_root("images"), "");
+        assert_eq!(part_root("all/SFHQ_pt4/landmarks"), "all/SFHQ_pt4");
     }
 }

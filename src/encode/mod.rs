@@ -1,0 +1,16 @@
+//! Encoders: typed arrays in, the bytes numpy and Python would have written out.
+//!
+//! Two consumers need them. `extract` rebuilds an SFHQ part from our shards, and the code
+//! people already run on SFHQ (`np.load(path)['landmarks']`,
+//! `pickle.load(f)['CLIP_ViTL_14@336']`) must work on the result unchanged: so landmarks
+//! go back into `.npz` archives and features into pickled dicts, in the layout numpy
+//! writes. The WebDataset sink ships every array as a `.npy` member that `np.load` and
+//! webdataset's decoders read, keeping the source dtype and shape, so nothing is lost.
+//!
+//! Like the decoders, these only fill byte buffers: callers do the I/O. The output is a
+//! pure function of the input, which the byte-identical-shards guarantee relies on, and it
+//! matches what numpy itself writes byte for byte (checked in the tests against numpy's
+//! output), so a file we rebuild is indistinguishable from a freshly saved one.
+
+pub mod npy;
+pub mod pickle;

@@ -1,0 +1,354 @@
+//! WebDataset shards: plain tar files that `webdataset`, `wids`, the Hugging Face tar
+//! loader and DALI read unchanged.
+//!
+//! Readers take a sample's key as the member name up to its first dot and start a new
+//! sample whenever the key changes, so a sample's members are written adjacent, in one
+//! fixed order, with lower-case extensions, and keys never contain a dot (`convert`
+//! refuses such keys before writing). Every sample has the same member set, because the
+//! Hugging Face loader refuses mixed sets: a modality a sample lacks is written empty and
+//! named in `KEY.json` under `missing`. Headers are ustar, regular files only, mode 0644,
+//! uid/gid 0, empty owner names and a fixed mtime, so the same input gives the same bytes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::json;
+
+use super::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
+use super::Sink;
+use crate::decode::array::{Array, DType};
+use crate::encode::npy::write_npy;
+use crate::pipeline::{Payload, Sample};
+use crate::schema::DatasetSchema;
+
+pub const WDS_DIR: &str = "webdataset";
+pub const INDEX_FILE: &str = "index.json";
+const BLOCK: u64 = 512;
+
+/// Tar bytes a member of `len` bytes takes: its header and its data padded to a block.
+fn member_size(len: usize) -> u64 {
+    BLOCK + (len as u64).div_ceil(BLOCK) * BLOCK
+}
+
+/// Why a key cannot name WebDataset members.
+pub fn key_problem(key: &str, longest_extension: usize) -> Option<&'static str> {
+    if key.contains('.') {
+        Some("contains '.', and WebDataset readers end the key at the first dot of a member name")
+    } else if key.contains('/') || key.contains('\\') {
+        Some("contains a path separator")
+    } else if !key.chars().all(|c| c.is_ascii_graphic()) {
+        Some("contains spaces, control or non-ASCII characters that tar readers disagree on")
+    } else if key.len() + 1 + longest_extension > 100 {
+        Some("is too long for a 100-byte ustar member name")
+    } else {
+        None
+    }
+}
+
+/// The extension of the longest member name a sample gets.
+pub fn longest_extension(schema: &DatasetSchema) -> usize {
+    schema
+        .features
+        .iter()
+        .map(|f| f.wds_name.len() + ".npy".len())
+        .chain(["landmarks.npy".len(), "seg.png".len()])
+        .max()
+        .unwrap_or(0)
+}
+
+#[derive(Serialize)]
+struct Files<'a> {
+    image: &'a str,
+    segmentation: Option<&'a str>,
+    landmarks: Option<&'a str>,
+    pretrained_features: Option<&'a str>,
+}
+
+/// `KEY.json`: what the sample is and where it came from.
+#[derive(Serialize)]
+struct SampleInfo<'a> {
+    key: &'a str,
+    part: Option<i16>,
+    width: u32,
+    height: u32,
+    /// Source file names.
+    files: Files<'a>,
+    /// sha256 of each source file.
+    sha256: Files<'a>,
+    /// Member extension -> the model name in the source pickle.
+    pretrained_features: BTreeMap<&'a str, &'a str>,
+    /// Modalities written as empty members because the source lacks them.
+    missing: Vec<String>,
+}
+
+struct OpenTar {
+    builder: tar::Builder<ShardWriter>,
+    temp: PathBuf,
+    rows: u64,
+    bytes: u64,
+    first_key: String,
+    last_key: String,
+}
+
+/// Writes `webdataset/{split}-{i:06}.tar`.
+pub struct WebDatasetSink {
+    out: PathBuf,
+    split: String,
+    schema: DatasetSchema,
+    shard_size: u64,
+    mtime: u64,
+    open: Option<OpenTar>,
+    sealed: Vec<SealedShard>,
+}
+
+impl WebDatasetSink {
+    pub fn new(
+        out: &Path,
+        split: &str,
+        schema: &DatasetSchema,
+        shard_size: u64,
+        mtime: u64,
+    ) -> anyhow::Result<Self> {
+        let dir = out.join(WDS_DIR);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        Ok(WebDatasetSink {
+            out: out.to_path_buf(),
+            split: split.to_string(),
+            schema: schema.clone(),
+            shard_size,
+            mtime,
+            open: None,
+            sealed: Vec::new(),
+        })
+    }
+
+    /// The members of one sample, in their fixed order.
+    fn members(&self, sample: &Sample) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+        let key = &*sample.key;
+        let p: &Payload = &sample.payload;
+        let mut missing = Vec::new();
+        let mut members = Vec::with_capacity(4 + self.schema.features.len());
+
+        let image_ext = match p
+            .image
+            .name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+        {
+            Some(e) if e == "png" => "png",
+            _ => "jpg",
+        };
+        members.push((format!("{key}.{image_ext}"), p.image.bytes.clone()));
+
+        let segmentation = p
+            .segmentation
+            .as_ref()
+            .map(|s| s.bytes.clone())
+            .unwrap_or_else(|| {
+                missing.push("segmentation".to_string());
+                Vec::new()
+            });
+        members.push((format!("{key}.seg.png"), segmentation));
+
+        let mut npy = Vec::new();
+        match &p.landmarks {
+            Some(l) => write_npy(&l.value, l.value.dtype, &mut npy),
+            None => {
+                missing.push("landmarks".to_string());
+                write_npy(
+                    &empty(self.schema.landmarks),
+                    self.schema.landmarks,
+                    &mut npy,
+                );
+            }
+        }
+        members.push((format!("{key}.landmarks.npy"), npy));
+
+        for column in &self.schema.features {
+            let mut npy = Vec::new();
+            match p.feature(&column.model) {
+                Some(array) => write_npy(array, array.dtype, &mut npy),
+                None => {
+                    missing.push(format!("pretrained_features.{}", column.model));
+                    write_npy(&empty(column.dtype), column.dtype, &mut npy);
+                }
+            }
+            members.push((format!("{key}.{}.npy", column.wds_name), npy));
+        }
+
+        let names = |f: fn(&crate::pipeline::Blob) -> &str| Files {
+            image: f(&p.image),
+            segmentation: p.segmentation.as_ref().map(f),
+            landmarks: None,
+            pretrained_features: None,
+        };
+        let mut files = names(|b| b.name.as_str());
+        files.landmarks = p.landmarks.as_ref().map(|l| l.name.as_str());
+        files.pretrained_features = p.features.as_ref().map(|f| f.name.as_str());
+        let mut sha256 = names(|b| b.sha256.as_str());
+        sha256.landmarks = p.landmarks.as_ref().map(|l| l.sha256.as_str());
+        sha256.pretrained_features = p.features.as_ref().map(|f| f.sha256.as_str());
+        let info = SampleInfo {
+            key,
+            part: sample.part,
+            width: p.width,
+            height: p.height,
+            files,
+            sha256,
+            pretrained_features: self
+                .schema
+                .features
+                .iter()
+                .map(|f| (f.wds_name.as_str(), f.model.as_str()))
+                .collect(),
+            missing,
+        };
+        members.push((format!("{key}.json"), serde_json::to_vec(&info)?));
+        Ok(members)
+    }
+
+    fn header(&self, name: &str, len: usize) -> anyhow::Result<tar::Header> {
+        let mut header = tar::Header::new_ustar();
+        header
+            .set_path(name)
+            .with_context(|| format!("{name}: cannot be a tar member name"))?;
+        header.set_size(len as u64);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(self.mtime);
+        header.set_username("")?;
+        header.set_groupname("")?;
+        header.set_cksum();
+        Ok(header)
+    }
+
+    fn seal_shard(&mut self) -> anyhow::Result<()> {
+        let Some(open) = self.open.take() else {
+            return Ok(());
+        };
+        // Writes the two zero blocks that end the archive.
+        let writer = open
+            .builder
+            .into_inner()
+            .with_context(|| format!("{}: cannot finish tar", open.temp.display()))?;
+        let (sha256, bytes) = shard::seal(writer, &open.temp)?;
+        self.sealed.push(SealedShard {
+            record: ShardRecord {
+                path: String::new(),
+                format: ShardFormat::Webdataset,
+                split: self.split.clone(),
+                rows: open.rows,
+                bytes,
+                sha256,
+                first_key: open.first_key,
+                last_key: open.last_key,
+            },
+            temp: open.temp,
+        });
+        Ok(())
+    }
+}
+
+fn empty(dtype: DType) -> Array {
+    Array {
+        dtype,
+        shape: vec![0],
+        data: Vec::new(),
+    }
+}
+
+impl Sink for WebDatasetSink {
+    fn write(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
+        let members = self.members(sample)?;
+        let size: u64 = members
+            .iter()
+            .map(|(_, data)| member_size(data.len()))
+            .sum();
+        let end = 2 * BLOCK;
+        if let Some(open) = &self.open {
+            if open.bytes + size + end > self.shard_size {
+                self.seal_shard()?;
+            }
+        }
+        if self.open.is_none() {
+            let temp = shard::temp_path(
+                &self.out.join(WDS_DIR),
+                &self.split,
+                self.sealed.len(),
+                "tar",
+            );
+            let builder = tar::Builder::new(shard::create(&temp)?);
+            self.open = Some(OpenTar {
+                builder,
+                temp,
+                rows: 0,
+                bytes: 0,
+                first_key: sample.key.to_string(),
+                last_key: String::new(),
+            });
+        }
+        let headers = members
+            .iter()
+            .map(|(name, data)| self.header(name, data.len()))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let open = self.open.as_mut().expect("opened above");
+        for ((_, data), header) in members.iter().zip(&headers) {
+            open.builder.append(header, data.as_slice())?;
+        }
+        open.rows += 1;
+        open.bytes += size;
+        open.last_key = sample.key.to_string();
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> anyhow::Result<Vec<ShardRecord>> {
+        self.seal_shard()?;
+        let split = self.split.clone();
+        let sealed = std::mem::take(&mut self.sealed);
+        shard::rename_all(&self.out, WDS_DIR, sealed, |i, _| {
+            format!("{split}-{i:06}.tar")
+        })
+    }
+
+    fn abort(self: Box<Self>) {
+        let temps = self
+            .sealed
+            .iter()
+            .map(|s| s.temp.as_path())
+            .chain(self.open.as_ref().map(|o| o.temp.as_path()));
+        shard::remove_all(temps);
+    }
+}
+
+/// `webdataset/index.json` in the `wids` shard-index form: urls relative to the index,
+/// exact sample counts (wids maps a global index to a shard by their running sum), sizes,
+/// and sha256 beside the md5 field wids knows.
+pub fn index_json(shards: &[ShardRecord]) -> String {
+    let shardlist: Vec<serde_json::Value> = shards
+        .iter()
+        .filter(|s| s.format == ShardFormat::Webdataset)
+        .map(|s| {
+            json!({
+                "url": s.path.strip_prefix(&format!("{WDS_DIR}/")).unwrap_or(&s.path),
+                "nsamples": s.rows,
+                "filesize": s.bytes,
+                "sha256": s.sha256,
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&json!({
+        "__kind__": "wids-shard-index-v1",
+        "wids_version": 1,
+        "name": "sfhq",
+        "shardlist": shardlist,
+    }))
+    .expect("JSON values serialise");
+    text.push('\n');
+    text
+}
