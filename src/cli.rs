@@ -44,6 +44,12 @@ pub enum Command {
     /// Rebuild the SFHQ folder layout (images/, landmarks/, ...) from converted shards.
     #[command(after_help = EXIT_CODES_HELP)]
     Extract(ExtractArgs),
+    /// Predict shards, sizes and file counts from the inventory alone, against platform limits.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Plan(PlanArgs),
+    /// Write publishing files for a converted folder: Hugging Face card, Croissant, Kaggle upload folder.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Package(PackageArgs),
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +126,15 @@ pub struct ConvertArgs {
     #[arg(long, default_value = "500MB", value_parser = parse_size, value_name = "SIZE")]
     pub shard_size: u64,
 
+    /// Draw splits besides train, as fractions of the samples: test=0.02,validation=0.01.
+    /// A sample's split depends only on its key and --split-seed.
+    #[arg(long = "split", value_name = "NAME=FRACTION,...")]
+    pub split: Option<String>,
+
+    /// Seed of the split draw; the same seed gives the same assignment in every run.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub split_seed: u64,
+
     /// Rows per Parquet row group.
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub row_group_rows: u64,
@@ -169,6 +184,97 @@ pub struct ExtractArgs {
     pub from: Option<FormatArg>,
 
     /// Write into a non-empty --out (existing files of the same name are replaced).
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
+/// A platform to plan an upload for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    Hf,
+    Kaggle,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// SFHQ parts: folders or Kaggle zips.
+    #[arg(required = true, value_name = "SRC")]
+    pub sources: Vec<PathBuf>,
+
+    /// Platform whose limits to check (default: both).
+    #[arg(long, value_enum)]
+    pub target: Option<Target>,
+
+    /// Shard formats to plan for, as in `convert`.
+    #[arg(
+        long = "format",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "parquet",
+        value_name = "FORMATS"
+    )]
+    pub formats: Vec<FormatArg>,
+
+    /// Target shard size, as in `convert`.
+    #[arg(long, default_value = "500MB", value_parser = parse_size, value_name = "SIZE")]
+    pub shard_size: u64,
+
+    /// Splits, as in `convert`.
+    #[arg(long = "split", value_name = "NAME=FRACTION,...")]
+    pub split: Option<String>,
+
+    /// Seed of the split draw, as in `convert`.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub split_seed: u64,
+
+    /// Print the plan as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// A folder written by `sfhq-pack convert` (it must pass `verify`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Write DIR/README.md: a Hugging Face dataset card with configs and dataset_info.
+    #[arg(long)]
+    pub hf: bool,
+
+    /// Write DIR/croissant.json (Croissant 1.1) with a FileObject and sha256 per shard.
+    #[arg(long)]
+    pub croissant: bool,
+
+    /// Lay out DIR/kaggle/: shards (hard links), card and dataset-metadata.json, flat.
+    #[arg(long)]
+    pub kaggle: bool,
+
+    /// Dataset title (Kaggle: 6 to 50 characters).
+    #[arg(long)]
+    pub title: Option<String>,
+
+    /// One-line subtitle (Kaggle: 20 to 80 characters).
+    #[arg(long)]
+    pub subtitle: Option<String>,
+
+    /// License: a Kaggle license name such as CC-BY-4.0 or CC-BY-NC-4.0 (mapped to SPDX and a URL for the card and Croissant).
+    #[arg(long)]
+    pub license: Option<String>,
+
+    /// owner/slug on Kaggle or Hugging Face (slug: 6 to 50 characters).
+    #[arg(long)]
+    pub id: Option<String>,
+
+    /// Creator name for the card and Croissant.
+    #[arg(long)]
+    pub creator: Option<String>,
+
+    /// Dataset home page or repository URL.
+    #[arg(long)]
+    pub url: Option<String>,
+
+    /// Replace publishing files written by an earlier `package` run.
     #[arg(long)]
     pub overwrite: bool,
 }

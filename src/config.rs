@@ -7,6 +7,7 @@ use crate::decode::pickle::PickleLimits;
 use crate::manifest::Options;
 use crate::sink::parquet::ParquetOptions;
 use crate::sink::shard::ShardFormat;
+use crate::split::SplitPlan;
 use crate::validate::rules::{Checks, MAX_LANDMARK_BYTES};
 
 /// Everything `validate` and `convert` need to check samples.
@@ -51,12 +52,16 @@ pub struct ConvertConfig {
     pub mtime: u64,
     pub overwrite: bool,
     pub json: bool,
+    pub splits: SplitPlan,
 }
 
 impl ConvertConfig {
-    pub fn from_args(args: &ConvertArgs) -> ConvertConfig {
+    pub fn from_args(args: &ConvertArgs) -> anyhow::Result<ConvertConfig> {
+        let splits = SplitPlan::parse(args.split.as_deref().unwrap_or(""), args.split_seed)
+            .map_err(|e| anyhow::anyhow!("--split: {e}"))?;
         let check = CheckConfig::from_args(&args.checks);
-        ConvertConfig {
+        Ok(ConvertConfig {
+            splits,
             sources: args.sources.clone(),
             out: args.out.clone(),
             parquet: ParquetOptions {
@@ -80,7 +85,7 @@ impl ConvertConfig {
                 .unwrap_or(0),
             overwrite: args.overwrite,
             json: args.json,
-        }
+        })
     }
 
     /// The options recorded in the manifest.
@@ -94,6 +99,7 @@ impl ConvertConfig {
             landmark_count: self.check.checks.landmark_count,
             max_pixels: self.check.checks.max_pixels,
             max_file_bytes: self.check.max_file_bytes,
+            splits: self.splits.clone(),
         }
     }
 }

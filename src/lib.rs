@@ -18,6 +18,7 @@ pub mod pipeline;
 pub mod schema;
 pub mod sink;
 pub mod source;
+pub mod split;
 pub mod ui;
 pub mod validate;
 
@@ -41,10 +42,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Scan(args) => cmd::scan::run(args, &printer),
         Command::Validate(args) => cmd::validate::run(args, &printer),
         Command::Convert(args) => {
-            cmd::convert::run(&config::ConvertConfig::from_args(args), &printer)
+            config::ConvertConfig::from_args(args).and_then(|c| cmd::convert::run(&c, &printer))
         }
         Command::Verify(args) => cmd::verify::run(args, &printer),
         Command::Extract(args) => cmd::extract::run(args, &printer),
+        Command::Plan(args) => cmd::plan::run(args, &printer),
+        Command::Package(args) => cmd::package::run(args, &printer),
     };
     match result {
         Ok(code) => code,

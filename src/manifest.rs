@@ -14,6 +14,7 @@ use crate::sink::shard::ShardFormat;
 use crate::sink::ShardRecord;
 use crate::source::inventory::{Orphan, RefusedPath};
 use crate::source::SourceKind;
+use crate::split::SplitPlan;
 use crate::validate::report::{BlockShare, SampleIssues};
 use crate::validate::Code;
 
@@ -58,6 +59,8 @@ pub struct Options {
     pub landmark_count: usize,
     pub max_pixels: u64,
     pub max_file_bytes: u64,
+    /// Fractions of the splits besides train, and the seed of the draw.
+    pub splits: SplitPlan,
 }
 
 /// The landmark column.

@@ -175,10 +175,14 @@ fn a_key_with_a_dot_is_refused_before_anything_is_written() {
         )
         .unwrap();
     }
-    t.convert(std::slice::from_ref(&src), "out", &["--format", "webdataset"])
-        .expect_code(2)
-        .expect_stderr_contains("face.v2: contains '.'")
-        .expect_stderr_contains("--format parquet");
+    t.convert(
+        std::slice::from_ref(&src),
+        "out",
+        &["--format", "webdataset"],
+    )
+    .expect_code(2)
+    .expect_stderr_contains("face.v2: contains '.'")
+    .expect_stderr_contains("--format parquet");
     assert!(!t.join("out").join("webdataset").exists());
     // Parquet has no such rule: the same source converts.
     t.convert(&[src], "out2", &["--format", "parquet"])

@@ -20,9 +20,6 @@ use crate::source::inventory::Inventory;
 use crate::ui::{format_bytes, format_counts, sanitize, Printer, INTERRUPTED};
 use crate::validate::report::{excluded_by_code, Report};
 
-/// The split every sample goes to until splits are asked for.
-pub const DEFAULT_SPLIT: &str = "train";
-
 pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode> {
     prepare_output(&config.out, config.overwrite)?;
     let inventory = super::inventory_without_duplicates(&config.sources)?;
@@ -38,7 +35,8 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
     }
     fs::create_dir_all(&config.out)
         .with_context(|| format!("{}: cannot create output folder", config.out.display()))?;
-    let mut sinks = open_sinks(config, &schema)?;
+    // One set of sinks per split, opened when the split's first sample arrives.
+    let mut sinks: BTreeMap<String, Vec<Box<dyn Sink>>> = BTreeMap::new();
 
     let context = Context {
         inventory: &inventory,
@@ -61,7 +59,11 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
                     part: processed.part,
                     payload,
                 });
-                for sink in &mut sinks {
+                let split = config.splits.split_of(&sample.key);
+                if !sinks.contains_key(split) {
+                    sinks.insert(split.to_string(), open_sinks(config, &schema, split)?);
+                }
+                for sink in sinks.get_mut(split).expect("opened above") {
                     sink.write(&sample)?;
                 }
             }
@@ -72,22 +74,30 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
     let completion = match outcome {
         Ok(c) => c,
         Err(e) => {
-            sinks.into_iter().for_each(|s| s.abort());
+            sinks.into_values().flatten().for_each(|s| s.abort());
             return Err(e);
         }
     };
     if completion == Completion::Interrupted {
-        sinks.into_iter().for_each(|s| s.abort());
+        sinks.into_values().flatten().for_each(|s| s.abort());
         printer.status("sfhq-pack: interrupted; partial shards removed, no manifest written");
         return Ok(ExitCode::Interrupted);
     }
     let mut shards = Vec::new();
-    for sink in sinks {
+    for sink in sinks.into_values().flatten() {
         shards.extend(sink.finish()?);
     }
-    if config.formats.contains(&ShardFormat::Webdataset) {
-        let index = config.out.join(WDS_DIR).join(INDEX_FILE);
-        manifest::write_atomic(&index, webdataset::index_json(&shards).as_bytes())?;
+    // Listed by format (in the order asked), then split (train first), then name.
+    let split_names = config.splits.names();
+    shards.sort_by_key(|s| {
+        (
+            config.formats.iter().position(|f| *f == s.format),
+            split_names.iter().position(|n| *n == s.split),
+            s.path.clone(),
+        )
+    });
+    for (rel, text) in webdataset::index_files(&shards) {
+        manifest::write_atomic(&config.out.join(rel), text.as_bytes())?;
     }
     let manifest = build_manifest(config, &inventory, &schema, report, parts, shards);
     manifest.write(&config.out)?;
@@ -107,19 +117,20 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
 fn open_sinks(
     config: &ConvertConfig,
     schema: &DatasetSchema,
+    split: &str,
 ) -> anyhow::Result<Vec<Box<dyn Sink>>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     for format in &config.formats {
         sinks.push(match format {
             ShardFormat::Parquet => Box::new(ParquetSink::new(
                 &config.out,
-                DEFAULT_SPLIT,
+                split,
                 schema,
                 config.parquet.clone(),
             )?),
             ShardFormat::Webdataset => Box::new(WebDatasetSink::new(
                 &config.out,
-                DEFAULT_SPLIT,
+                split,
                 schema,
                 config.parquet.shard_size,
                 config.mtime,

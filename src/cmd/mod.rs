@@ -3,6 +3,8 @@
 
 pub mod convert;
 pub mod extract;
+pub mod package;
+pub mod plan;
 pub mod scan;
 pub mod validate;
 pub mod verify;

@@ -21,7 +21,7 @@ use crate::exit::ExitCode;
 use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
 use crate::sink::parquet::DATA_DIR;
 use crate::sink::shard::ShardFormat;
-use crate::sink::webdataset::{index_json, INDEX_FILE, WDS_DIR};
+use crate::sink::webdataset::{index_files, WDS_DIR};
 use crate::sink::ShardRecord;
 use crate::ui::{format_bytes, sanitize, Printer};
 
@@ -369,25 +369,20 @@ fn check_sums_file(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
     }
 }
 
-/// `webdataset/index.json` is what `wids` readers trust for sample counts.
+/// The `wids` index files are what `wids` readers trust for sample counts.
 fn check_wds_index(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
-    if !manifest
-        .shards
-        .iter()
-        .any(|s| s.format == ShardFormat::Webdataset)
-    {
-        return Vec::new();
-    }
-    let rel = format!("{WDS_DIR}/{INDEX_FILE}");
-    match fs::read_to_string(dir.join(&rel)) {
-        Err(e) => vec![problem(&rel, "exists", format!("cannot read: {e}"))],
-        Ok(text) if text != index_json(&manifest.shards) => vec![problem(
-            &rel,
-            "content",
-            "does not list exactly the manifest's tar shards, counts and hashes".to_string(),
-        )],
-        Ok(_) => Vec::new(),
-    }
+    index_files(&manifest.shards)
+        .into_iter()
+        .filter_map(|(rel, expected)| match fs::read_to_string(dir.join(&rel)) {
+            Err(e) => Some(problem(&rel, "exists", format!("cannot read: {e}"))),
+            Ok(text) if text != expected => Some(problem(
+                &rel,
+                "content",
+                "does not list exactly the manifest's tar shards, counts and hashes".to_string(),
+            )),
+            Ok(_) => None,
+        })
+        .collect()
 }
 
 fn check_unlisted(dir: &Path, manifest: &Manifest) -> Vec<Problem> {

@@ -8,9 +8,11 @@
 //! webdataset's decoders read, keeping the source dtype and shape, so nothing is lost.
 //!
 //! Like the decoders, these only fill byte buffers: callers do the I/O. The output is a
-//! pure function of the input, which the byte-identical-shards guarantee relies on, and it
-//! matches what numpy itself writes byte for byte (checked in the tests against numpy's
-//! output), so a file we rebuild is indistinguishable from a freshly saved one.
+//! pure function of the input, which the byte-identical-shards guarantee relies on. `.npy`
+//! files are byte for byte what `np.save` writes (numpy 1.26 and 2.x agree), pickles what
+//! `pickle.dumps` writes under numpy 1.x (the tests hold numpy's own output); an `.npz`
+//! holds those same `.npy` members, but its zip headers are the `zip` crate's, not those
+//! of Python's `zipfile`.
 
 pub mod npy;
 pub mod pickle;

@@ -85,9 +85,11 @@ fn padded_len(prefix: usize, dict_len: usize) -> usize {
 }
 
 /// Appends an `.npz` archive with one STORED member `{name}.npy` per array, in the given
-/// order, each array in its own dtype: what `np.savez(f, **arrays)` writes as far as any
-/// reader can tell (`np.load(f)[name]`). Every member carries numpy's fixed time stamp,
-/// 1980-01-01 00:00:00, and mode 0644, so the same arrays always give the same bytes.
+/// order, each array in its own dtype: what `np.savez(f, **arrays)` writes as far as a
+/// reader can tell (`np.load(f)[name]`): the members are byte-identical, the zip headers
+/// differ (numpy's mark every member zip64 and mode 0600). Every member carries numpy's
+/// fixed time stamp, 1980-01-01 00:00:00, and mode 0644, so the same arrays always give
+/// the same bytes.
 ///
 /// # Panics
 /// If two arrays have the same name (a caller's bug: the archive could hold only one).

@@ -326,6 +326,33 @@ impl Sink for WebDatasetSink {
     }
 }
 
+/// The index files of a dataset's tar shards, as (path relative to the output, content):
+/// `webdataset/index.json` for train, `webdataset/index-{split}.json` for other splits.
+pub fn index_files(shards: &[ShardRecord]) -> Vec<(String, String)> {
+    let mut splits: Vec<&str> = shards
+        .iter()
+        .filter(|s| s.format == ShardFormat::Webdataset)
+        .map(|s| s.split.as_str())
+        .collect();
+    splits.dedup();
+    splits
+        .into_iter()
+        .map(|split| {
+            let of_split: Vec<ShardRecord> = shards
+                .iter()
+                .filter(|s| s.split == split)
+                .cloned()
+                .collect();
+            let name = if split == crate::split::TRAIN {
+                INDEX_FILE.to_string()
+            } else {
+                format!("index-{split}.json")
+            };
+            (format!("{WDS_DIR}/{name}"), index_json(&of_split))
+        })
+        .collect()
+}
+
 /// `webdataset/index.json` in the `wids` shard-index form: urls relative to the index,
 /// exact sample counts (wids maps a global index to a shard by their running sum), sizes,
 /// and sha256 beside the md5 field wids knows.
