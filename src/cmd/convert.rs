@@ -133,6 +133,7 @@ fn open_sinks(
                 split,
                 schema,
                 config.parquet.shard_size,
+                config.parquet.landmark_count,
                 config.mtime,
             )?),
         });

@@ -209,16 +209,8 @@ fn list_row(
         data: bytes.to_vec(),
     };
     Ok(match source {
-        Some(to) if to != dtype => {
-            let mut narrowed = Vec::with_capacity(array.len() * to.itemsize());
-            array.extend_le_bytes_as(to, &mut narrowed);
-            Array {
-                dtype: to,
-                shape: array.shape,
-                data: narrowed,
-            }
-        }
-        _ => array,
+        Some(to) => array.cast(to),
+        None => array,
     })
 }
 
@@ -350,6 +342,8 @@ struct SampleInfo {
     files: BTreeMap<String, Option<String>>,
     pretrained_features: BTreeMap<String, String>,
     missing: Vec<String>,
+    #[serde(default)]
+    source_dtypes: BTreeMap<String, String>,
 }
 
 fn extract_tar(path: &Path, out: &Path, per_part: bool) -> anyhow::Result<u64> {
@@ -401,22 +395,31 @@ fn tar_sample(key: &str, mut members: BTreeMap<String, Vec<u8>>) -> anyhow::Resu
     let segmentation = members
         .remove("seg.png")
         .filter(|_| !is_missing("segmentation"));
+    // Members hold their column's dtype; each array goes back in the source file's dtype.
+    let narrow = |member: &str, array: Array| match info
+        .source_dtypes
+        .get(member)
+        .and_then(|n| parse_dtype(n))
+    {
+        Some(to) => array.cast(to),
+        None => array,
+    };
     let landmarks = match members.remove("landmarks.npy") {
-        Some(bytes) if !is_missing("landmarks") => {
-            Some(read_named_array(&bytes, "landmarks", bytes.len())?)
-        }
+        Some(bytes) if !is_missing("landmarks") => Some(narrow(
+            "landmarks.npy",
+            read_named_array(&bytes, "landmarks", bytes.len())?,
+        )),
         _ => None,
     };
     let mut models = Vec::new();
     for (wds_name, model) in &info.pretrained_features {
-        let Some(bytes) = members.remove(&format!("{wds_name}.npy")) else {
+        let member = format!("{wds_name}.npy");
+        let Some(bytes) = members.remove(&member) else {
             continue;
         };
         if !is_missing(&format!("pretrained_features.{model}")) {
-            models.push((
-                model.clone(),
-                read_named_array(&bytes, wds_name, bytes.len())?,
-            ));
+            let array = read_named_array(&bytes, wds_name, bytes.len())?;
+            models.push((model.clone(), narrow(&member, array)));
         }
     }
     Ok(Extracted {

@@ -218,6 +218,21 @@ fn fortran_to_c(data: &[u8], shape: &[usize], size: usize) -> Vec<u8> {
 }
 
 impl Array {
+    /// The same values as `to` elements (exact for the casts sfhq-pack makes: widening to
+    /// a column's dtype, and back to the dtype a value was read in).
+    pub fn cast(self, to: DType) -> Array {
+        if to == self.dtype {
+            return self;
+        }
+        let mut data = Vec::with_capacity(self.len() * to.itemsize());
+        self.extend_le_bytes_as(to, &mut data);
+        Array {
+            dtype: to,
+            shape: self.shape,
+            data,
+        }
+    }
+
     /// Appends the elements as little-endian `to` values. Widening casts (the only kind
     /// the schema asks for) are exact.
     pub fn extend_le_bytes_as(&self, to: DType, out: &mut Vec<u8>) {

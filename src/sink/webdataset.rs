@@ -5,8 +5,9 @@
 //! sample whenever the key changes, so a sample's members are written adjacent, in one
 //! fixed order, with lower-case extensions, and keys never contain a dot (`convert`
 //! refuses such keys before writing). Every sample has the same member set, because the
-//! Hugging Face loader refuses mixed sets: a modality a sample lacks is written empty and
-//! named in `KEY.json` under `missing`. Headers are ustar, regular files only, mode 0644,
+//! Hugging Face loader refuses mixed sets: a modality a sample lacks is written as a
+//! stand-in (an array of NaN of the column's shape, a zero-byte map) and named in
+//! `KEY.json` under `missing`. Headers are ustar, regular files only, mode 0644,
 //! uid/gid 0, empty owner names and a fixed mtime, so the same input gives the same bytes.
 
 use std::collections::BTreeMap;
@@ -82,6 +83,9 @@ struct SampleInfo<'a> {
     pretrained_features: BTreeMap<&'a str, &'a str>,
     /// Modalities written as empty members because the source lacks them.
     missing: Vec<String>,
+    /// Arrays stored wider than the source file had them (member extension -> source
+    /// dtype): members carry their column's dtype, so every sample has one type per member.
+    source_dtypes: BTreeMap<String, &'static str>,
 }
 
 struct OpenTar {
@@ -99,6 +103,7 @@ pub struct WebDatasetSink {
     split: String,
     schema: DatasetSchema,
     shard_size: u64,
+    landmark_count: usize,
     mtime: u64,
     open: Option<OpenTar>,
     sealed: Vec<SealedShard>,
@@ -110,6 +115,7 @@ impl WebDatasetSink {
         split: &str,
         schema: &DatasetSchema,
         shard_size: u64,
+        landmark_count: usize,
         mtime: u64,
     ) -> anyhow::Result<Self> {
         let dir = out.join(WDS_DIR);
@@ -120,6 +126,7 @@ impl WebDatasetSink {
             split: split.to_string(),
             schema: schema.clone(),
             shard_size,
+            landmark_count,
             mtime,
             open: None,
             sealed: Vec::new(),
@@ -131,6 +138,7 @@ impl WebDatasetSink {
         let key = &*sample.key;
         let p: &Payload = &sample.payload;
         let mut missing = Vec::new();
+        let mut source_dtypes = BTreeMap::new();
         let mut members = Vec::with_capacity(4 + self.schema.features.len());
 
         let image_ext = match p
@@ -156,11 +164,16 @@ impl WebDatasetSink {
 
         let mut npy = Vec::new();
         match &p.landmarks {
-            Some(l) => write_npy(&l.value, l.value.dtype, &mut npy),
+            Some(l) => {
+                if l.value.dtype != self.schema.landmarks {
+                    source_dtypes.insert("landmarks.npy".to_string(), l.value.dtype.name());
+                }
+                write_npy(&l.value, self.schema.landmarks, &mut npy)
+            }
             None => {
                 missing.push("landmarks".to_string());
                 write_npy(
-                    &empty(self.schema.landmarks),
+                    &stand_in(self.schema.landmarks, &[self.landmark_count, 2]),
                     self.schema.landmarks,
                     &mut npy,
                 );
@@ -171,10 +184,20 @@ impl WebDatasetSink {
         for column in &self.schema.features {
             let mut npy = Vec::new();
             match p.feature(&column.model) {
-                Some(array) => write_npy(array, array.dtype, &mut npy),
+                Some(array) => {
+                    if array.dtype != column.dtype {
+                        source_dtypes
+                            .insert(format!("{}.npy", column.wds_name), array.dtype.name());
+                    }
+                    write_npy(array, column.dtype, &mut npy)
+                }
                 None => {
                     missing.push(format!("pretrained_features.{}", column.model));
-                    write_npy(&empty(column.dtype), column.dtype, &mut npy);
+                    write_npy(
+                        &stand_in(column.dtype, &[1, column.dim]),
+                        column.dtype,
+                        &mut npy,
+                    );
                 }
             }
             members.push((format!("{key}.{}.npy", column.wds_name), npy));
@@ -206,6 +229,7 @@ impl WebDatasetSink {
                 .map(|f| (f.wds_name.as_str(), f.model.as_str()))
                 .collect(),
             missing,
+            source_dtypes,
         };
         members.push((format!("{key}.json"), serde_json::to_vec(&info)?));
         Ok(members)
@@ -255,11 +279,25 @@ impl WebDatasetSink {
     }
 }
 
-fn empty(dtype: DType) -> Array {
-    Array {
-        dtype,
-        shape: vec![0],
-        data: Vec::new(),
+/// A stand-in for an array the sample lacks, of its column's shape and dtype, filled with
+/// NaN (zero for integer columns). The Hugging Face loader fixes each member's type from
+/// the first samples and refuses any other later, so an empty or absent member would make
+/// the whole dataset unloadable; `KEY.json` lists the stand-ins under `missing`.
+fn stand_in(dtype: DType, shape: &[usize]) -> Array {
+    let count: usize = shape.iter().product();
+    let nan = Array {
+        dtype: DType::F64,
+        shape: shape.to_vec(),
+        data: f64::NAN.to_le_bytes().repeat(count),
+    };
+    if dtype.is_float() {
+        nan.cast(dtype)
+    } else {
+        Array {
+            dtype,
+            shape: shape.to_vec(),
+            data: vec![0; count * dtype.itemsize()],
+        }
     }
 }
 
