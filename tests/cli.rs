@@ -7,6 +7,7 @@ mod convert;
 mod determinism;
 mod extract;
 mod hostile;
+mod interrupt;
 mod memory;
 mod plan;
 mod scan;

@@ -28,7 +28,7 @@ fn jpeg(size: usize, seed: u32) -> Vec<u8> {
 }
 
 /// `count` samples of ~`image_bytes` each, reusing a good fixture's map, landmarks and features.
-fn big_source(dir: &Path, count: u32, image_bytes: usize) {
+pub fn big_source(dir: &Path, count: u32, image_bytes: usize) {
     let good = fixtures().join("good").join("SFHQ_pt1");
     for folder in [
         "images",
