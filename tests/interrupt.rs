@@ -13,7 +13,7 @@ fn an_interrupted_convert_leaves_no_shard_and_no_manifest() {
     let src = t.join("big");
     big_source(&src, 600, 300_000);
     let out = t.join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sfhq-pack"))
+    let child = Command::new(env!("CARGO_BIN_EXE_sfhq-pack"))
         .args([
             "convert",
             src.to_str().unwrap(),
