@@ -73,13 +73,26 @@ impl LabelMap {
         if bx == 0 || by == 0 {
             return 0.0;
         }
+        let row = |y: usize| &self.labels[y * w..y * w + bx * block];
         let mut pure = 0usize;
         for ty in 0..by {
+            let top = row(ty * block);
+            // An upscaled map repeats each row `block` times: one memcmp per row settles
+            // the block row, and only its first row's runs need looking at. This check
+            // runs on every map, so it must cost next to nothing beside the PNG decode.
+            if (1..block).all(|dy| row(ty * block + dy) == top) {
+                pure += top
+                    .chunks_exact(block)
+                    .filter(|run| run.iter().all(|&l| l == run[0]))
+                    .count();
+                continue;
+            }
             for tx in 0..bx {
-                let first = self.labels[ty * block * w + tx * block];
+                let first = top[tx * block];
                 let is_pure = (0..block).all(|dy| {
-                    let row = (ty * block + dy) * w + tx * block;
-                    self.labels[row..row + block].iter().all(|&l| l == first)
+                    row(ty * block + dy)[tx * block..(tx + 1) * block]
+                        .iter()
+                        .all(|&l| l == first)
                 });
                 pure += usize::from(is_pure);
             }
