@@ -15,6 +15,7 @@ pub mod encode;
 pub mod exit;
 pub mod manifest;
 pub mod pipeline;
+pub mod publish;
 pub mod schema;
 pub mod sink;
 pub mod source;

@@ -9,6 +9,7 @@ mod extract;
 mod hostile;
 mod interrupt;
 mod memory;
+mod package;
 mod plan;
 mod scan;
 mod splits;

@@ -1,0 +1,202 @@
+"""The JSON documents sfhq-pack writes (manifest.json, `validate --json`, `scan --json`,
+`verify --json`) against the schemas in schema/, which other tools and CI scripts rely on.
+Also: the schemas themselves are valid Draft 2020-12, agree with each other, and are strict
+enough to reject plausible mistakes."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from conftest import (
+    BROKEN_SOURCE,
+    FIXTURES,
+    GOOD_SOURCES,
+    SCHEMA_DIR,
+    UNSAFE_ZIP,
+    assert_valid,
+    load_schema,
+    require,
+    run_bin,
+)
+
+SCHEMAS = ("manifest", "report", "scan", "verify")
+OUTPUTS = (
+    "good_output",
+    "sharded_output",
+    "broken_output",
+    "unsafe_zip_output",
+    "empty_output",
+    "dated_output",
+    "both_formats_output",
+    "split_output",
+)
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_schema_is_valid_draft_2020_12_with_descriptions(name):
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    Draft202012Validator.check_schema(schema)
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "properties" in node:
+                assert node.get("additionalProperties") is False, f"{where} is not closed"
+                assert set(node.get("required", [])) == set(node["properties"]) - {"created"}, where
+                for prop, sub in node["properties"].items():
+                    assert sub.get("description"), f"{where}/properties/{prop} has no description"
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(schema, name)
+
+
+def test_shared_definitions_are_identical_across_schemas():
+    docs = {n: json.loads((SCHEMA_DIR / f"{n}.schema.json").read_text()) for n in SCHEMAS}
+    seen = {}
+    for name, doc in docs.items():
+        for key, definition in doc.get("$defs", {}).items():
+            if key in seen:
+                assert definition == seen[key][1], f"$defs/{key} differs in {name} and {seen[key][0]}"
+            else:
+                seen[key] = (name, definition)
+
+
+@pytest.mark.parametrize("which", OUTPUTS)
+def test_manifest_validates(request, which):
+    out = request.getfixturevalue(which)
+    manifest = out.manifest
+    assert_valid("manifest", manifest)
+    # What JSON Schema cannot say: shard paths carry their split, counts add up.
+    for shard in manifest["shards"]:
+        assert shard["path"].split("/")[1].startswith(shard["split"] + "-")
+        assert shard["format"] in manifest["options"]["formats"]
+    if manifest["rows"]:
+        for fmt in manifest["options"]["formats"]:
+            shards = [s for s in manifest["shards"] if s["format"] == fmt]
+            assert sum(s["rows"] for s in shards) == manifest["rows"], fmt
+    assert sum(manifest["splits"].values()) == manifest["rows"]
+    assert sum(manifest["parts"].values()) == manifest["rows"]
+    errors = sum(manifest["errors"].values())
+    assert (errors > 0) == (out.exit_code == 1)
+
+
+def test_dated_manifest_has_created(dated_output):
+    assert dated_output.manifest["created"] == "2023-11-14T22:13:20Z"
+
+
+def test_manifest_without_samples_validates(empty_output):
+    manifest = empty_output.manifest
+    assert (manifest["rows"], manifest["shards"], manifest["splits"]) == (0, [], {})
+    assert [s["key"] for s in manifest["excluded"]] == ["SFHQ_pt3_00000002", "SFHQ_pt3_00000003"]
+
+
+def test_convert_json_prints_the_manifest(tmp_path):
+    out = tmp_path / "out"
+    proc = run_bin("convert", *GOOD_SOURCES[:1], "--out", out, "--json", "--quiet")
+    printed = json.loads(proc.stdout)
+    assert_valid("manifest", printed)
+    assert printed == json.loads((out / "manifest.json").read_text())
+
+
+VALIDATE_CASES = {
+    "good": (GOOD_SOURCES, 0),
+    "broken": ((BROKEN_SOURCE,), 1),
+    "unsafe-zip": ((UNSAFE_ZIP,), 1),
+}
+
+
+@pytest.mark.parametrize("case", VALIDATE_CASES)
+def test_validate_json_validates(case):
+    sources, code = VALIDATE_CASES[case]
+    for source in sources:
+        require(source)
+    report = json.loads(run_bin("validate", *sources, "--json", expect=code).stdout)
+    assert_valid("report", report)
+    assert report["samples"] == report["valid"] + len(report["excluded"])
+    assert bool(report["errors"]) == (code == 1)
+
+
+SCAN_CASES = {
+    "good": (GOOD_SOURCES, 0),
+    "broken": ((BROKEN_SOURCE,), 1),
+    "unsafe-zip": ((UNSAFE_ZIP,), 1),
+    "duplicates": ((GOOD_SOURCES[0], GOOD_SOURCES[0]), 1),
+}
+
+
+@pytest.mark.parametrize("case", SCAN_CASES)
+def test_scan_json_validates(case):
+    sources, code = SCAN_CASES[case]
+    for source in sources:
+        require(source)
+    report = json.loads(run_bin("scan", *sources, "--json", expect=code).stdout)
+    assert_valid("scan", report)
+    if case == "duplicates":
+        assert report["duplicates"], report
+    if case == "unsafe-zip":
+        assert len(report["unsafe_paths"]) == 3, report
+
+
+def test_broken_manifest_matches_fixture_expectations(broken_output):
+    """fixtures/broken/EXPECTED.json, written with the fixtures, says which samples are
+    written, excluded or warned and with which codes."""
+    expected = json.loads((FIXTURES / "broken" / "EXPECTED.json").read_text())["samples"]
+    manifest = broken_output.manifest
+    rows = sorted(k for k, v in expected.items() if v["row"])
+    assert [manifest["shards"][0]["first_key"], manifest["shards"][-1]["last_key"]] == [rows[0], rows[-1]]
+    assert manifest["rows"] == len(rows)
+    excluded = {s["key"]: sorted({i["code"] for i in s["issues"]}) for s in manifest["excluded"]}
+    assert excluded == {k: sorted(v["codes"]) for k, v in expected.items() if v["excluded"]}
+    warned = {s["key"]: sorted({i["code"] for i in s["issues"]}) for s in manifest["warned"]}
+    assert warned == {k: sorted(v["codes"]) for k, v in expected.items() if v["row"] and v["codes"]}
+    orphans = {o["key"] for o in manifest["orphans"]}
+    assert orphans == {k for k, v in expected.items() if "source.orphan" in v["codes"]}
+
+
+# --- the schemas reject what they should -------------------------------------------------
+
+
+def _mutations():
+    def shard(m):
+        return m["shards"][0]
+
+    def issue(m):
+        return m["excluded"][0]["issues"][0]
+
+    return {
+        "extra-top-level-field": lambda m: m.update(surprise=1),
+        "missing-rows": lambda m: m.pop("rows"),
+        "upper-case-sha256": lambda m: shard(m).update(sha256=shard(m)["sha256"].upper()),
+        "short-sha256": lambda m: shard(m).update(sha256=shard(m)["sha256"][:63]),
+        "shard-outside-data": lambda m: shard(m).update(path="../train-00000-of-00001.parquet"),
+        "shard-bad-name": lambda m: shard(m).update(path="data/train-0-of-1.parquet"),
+        "format-path-mismatch": lambda m: shard(m).update(format="webdataset"),
+        "negative-rows": lambda m: m.update(rows=-1),
+        "unknown-modality-code": lambda m: issue(m).update(code="pixels.unreadable"),
+        "capitalised-severity": lambda m: issue(m).update(severity="Error"),
+        "warning-code-as-error": lambda m: issue(m).update(code="source.orphan"),
+        "excluded-without-error": lambda m: issue(m).update(
+            code="landmarks.out_of_bounds", severity="warning"
+        ),
+        "warning-count-under-errors": lambda m: m["errors"].update({"segmentation.blocks": 1}),
+        "zero-count": lambda m: m["warnings"].update({"source.orphan": 0}),
+        "unknown-dtype": lambda m: m["landmarks"].update(dtype="float128"),
+        "extra-issue-field": lambda m: issue(m).update(hint="x"),
+    }
+
+
+@pytest.mark.parametrize("mutation", list(_mutations()))
+def test_manifest_schema_rejects(broken_output, mutation):
+    manifest = copy.deepcopy(broken_output.manifest)
+    assert_valid("manifest", manifest)
+    _mutations()[mutation](manifest)
+    assert not load_schema("manifest").is_valid(manifest), f"{mutation} was accepted"
+
