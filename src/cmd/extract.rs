@@ -269,7 +269,7 @@ fn extract_parquet(
                 serde_json::from_str(source_dtypes.value(row))
                     .context("source_dtypes is not a JSON object")?
             };
-            let source = |name: &str| narrower.get(name).and_then(|d| parse_dtype(d));
+            let source = |name: &str| narrower.get(name).and_then(|d| DType::from_name(d));
             let image =
                 blob(images, row, &key, "jpg").with_context(|| format!("{key}: no image"))?;
             let landmarks = (!landmarks.is_null(row))
@@ -313,25 +313,6 @@ fn extract_parquet(
         }
     }
     Ok(count)
-}
-
-fn parse_dtype(name: &str) -> Option<DType> {
-    [
-        DType::Bool,
-        DType::U8,
-        DType::U16,
-        DType::U32,
-        DType::U64,
-        DType::I8,
-        DType::I16,
-        DType::I32,
-        DType::I64,
-        DType::F16,
-        DType::F32,
-        DType::F64,
-    ]
-    .into_iter()
-    .find(|d| d.name() == name)
 }
 
 /// `KEY.json` as the WebDataset sink writes it.
@@ -399,7 +380,7 @@ fn tar_sample(key: &str, mut members: BTreeMap<String, Vec<u8>>) -> anyhow::Resu
     let narrow = |member: &str, array: Array| match info
         .source_dtypes
         .get(member)
-        .and_then(|n| parse_dtype(n))
+        .and_then(|n| DType::from_name(n))
     {
         Some(to) => array.cast(to),
         None => array,

@@ -24,6 +24,26 @@ pub enum DType {
 }
 
 impl DType {
+    pub const ALL: [DType; 12] = [
+        DType::Bool,
+        DType::U8,
+        DType::U16,
+        DType::U32,
+        DType::U64,
+        DType::I8,
+        DType::I16,
+        DType::I32,
+        DType::I64,
+        DType::F16,
+        DType::F32,
+        DType::F64,
+    ];
+
+    /// The type of a numpy name (`float32`), as written by [`DType::name`].
+    pub fn from_name(name: &str) -> Option<DType> {
+        DType::ALL.into_iter().find(|d| d.name() == name)
+    }
+
     /// Size of one element in bytes.
     pub fn itemsize(self) -> usize {
         match self {

@@ -126,20 +126,7 @@ mod tests {
     use super::*;
     use crate::decode::npy::read_named_array;
 
-    const ALL: [DType; 12] = [
-        DType::Bool,
-        DType::U8,
-        DType::U16,
-        DType::U32,
-        DType::U64,
-        DType::I8,
-        DType::I16,
-        DType::I32,
-        DType::I64,
-        DType::F16,
-        DType::F32,
-        DType::F64,
-    ];
+    const ALL: [DType; 12] = DType::ALL;
 
     /// An array whose every byte differs from its neighbours, so that a misplaced byte shows.
     fn sample(dtype: DType, shape: &[usize]) -> Array {

@@ -401,20 +401,7 @@ mod tests {
     use crate::decode::pickle::{read_feature_dict, PickleLimits};
     use sha2::{Digest, Sha256};
 
-    const ALL: [DType; 12] = [
-        DType::Bool,
-        DType::U8,
-        DType::U16,
-        DType::U32,
-        DType::U64,
-        DType::I8,
-        DType::I16,
-        DType::I32,
-        DType::I64,
-        DType::F16,
-        DType::F32,
-        DType::F64,
-    ];
+    const ALL: [DType; 12] = DType::ALL;
 
     fn pickle(models: &[(&str, &Array)]) -> Vec<u8> {
         let mut out = Vec::new();
