@@ -14,7 +14,7 @@ import sys
 # (stage, regex on a frame), tried in order for each frame from the leaf up.
 RULES = [
     ("hashing", r"sha2::|sha256_hex|Sha256"),
-    ("segmentation checks: 4x4 blocks, max label", r"pure_block_share|max_label|LabelMap"),
+    ("segmentation checks: 4x4 blocks, max label", r"segmentation::Summarizer|segmentation::pure_tiles|segmentation::constant_runs|pure_block_share|max_label|LabelMap"),
     ("PNG decode (segmentation)", r"png::|fdeflate|decode_label_map|miniz_oxide|zune_inflate"),
     ("JPEG decode (--deep)", r"jpeg|zune_|decode_fully"),
     ("landmarks npz + features pickle decode", r"decode::npy|decode::pickle|decode::array|py_literal|pest::|check_landmarks|check_features|ndarray_npy"),

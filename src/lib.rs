@@ -14,6 +14,7 @@ pub mod decode;
 pub mod encode;
 pub mod exit;
 pub mod manifest;
+pub mod memory;
 pub mod pipeline;
 pub mod publish;
 pub mod schema;

@@ -1,18 +1,42 @@
-//! Segmentation label maps: PNG bytes in, one label per pixel out.
+//! Segmentation label maps: PNG bytes in, what the checks need out.
 //!
 //! SFHQ maps are 8-bit grayscale (mode `L`) or palette (`P`) PNGs; in both the stored
 //! sample value is the label, so the decoder keeps palette indices as they are
 //! (`Transformations::IDENTITY`) instead of expanding them to colours the way image
 //! libraries do by default.
+//!
+//! Every map of a 425,000-sample dataset is decoded, so the map is summarised row by row
+//! as the decoder produces it: no full-size pixel buffer is allocated per map (that was a
+//! fresh megabyte, zeroed and faulted in, for every sample), and the label and block
+//! checks run while the row is still in cache.
 
 use std::io::Cursor;
 
-/// A decoded map: `labels[y * width + x]`.
+/// What the segmentation rules need to know about a map.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LabelMap {
+pub struct LabelMapSummary {
     pub width: u32,
     pub height: u32,
-    pub labels: Vec<u8>,
+    /// Largest label in the map (0 for an empty map).
+    pub max_label: u8,
+    /// Pixels whose label is above the limit given to [`summarize_label_map`].
+    pub above_limit: u64,
+    /// Aligned `block`x`block` tiles whose pixels all carry one label, of `blocks`.
+    pub pure_blocks: u64,
+    pub blocks: u64,
+}
+
+impl LabelMapSummary {
+    /// Share of aligned tiles holding one label: 1.0 for a nearest-neighbour upscale by
+    /// the block size, lower for a map computed at full size or resampled with
+    /// interpolation; 0.0 when the map is smaller than one tile.
+    pub fn pure_block_share(&self) -> f64 {
+        if self.blocks == 0 {
+            0.0
+        } else {
+            self.pure_blocks as f64 / self.blocks as f64
+        }
+    }
 }
 
 /// Why a map could not be decoded.
@@ -24,16 +48,21 @@ pub enum LabelMapError {
     NotSingleChannel { found: String },
 }
 
-/// Decodes an 8-bit grayscale or palette PNG into its labels. The caller has already
-/// checked the header's pixel count against the size limit; `max_bytes` is passed to the
-/// PNG decoder as a second guard.
-pub fn decode_label_map(bytes: &[u8], max_bytes: usize) -> Result<LabelMap, LabelMapError> {
+/// Decodes an 8-bit grayscale or palette PNG and summarises its labels: the largest,
+/// how many exceed `label_limit`, and how many aligned `block`x`block` tiles are pure.
+/// The caller has already checked the header's pixel count against the size limit;
+/// `max_bytes` is passed to the PNG decoder as a second guard.
+pub fn summarize_label_map(
+    bytes: &[u8],
+    max_bytes: usize,
+    label_limit: u8,
+    block: usize,
+) -> Result<LabelMapSummary, LabelMapError> {
+    let unreadable = |e: png::DecodingError| LabelMapError::Unreadable(e.to_string());
     let mut decoder =
         png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: max_bytes });
     decoder.set_transformations(png::Transformations::IDENTITY);
-    let mut reader = decoder
-        .read_info()
-        .map_err(|e| LabelMapError::Unreadable(e.to_string()))?;
+    let mut reader = decoder.read_info().map_err(unreadable)?;
     let info = reader.info();
     let (color, depth) = (info.color_type, info.bit_depth);
     let single_channel = matches!(color, png::ColorType::Grayscale | png::ColorType::Indexed);
@@ -42,63 +71,131 @@ pub fn decode_label_map(bytes: &[u8], max_bytes: usize) -> Result<LabelMap, Labe
             found: format!("{color:?} with {} bits per sample", depth as u8),
         });
     }
-    let (width, height) = (info.width, info.height);
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| LabelMapError::Unreadable("image dimensions overflow".to_string()))?;
-    let mut labels = vec![0u8; size];
-    reader
-        .next_frame(&mut labels)
-        .map_err(|e| LabelMapError::Unreadable(e.to_string()))?;
-    labels.truncate(width as usize * height as usize);
-    Ok(LabelMap {
-        width,
-        height,
-        labels,
-    })
+    let (width, height, interlaced) = (info.width, info.height, info.interlaced);
+    let mut summary = Summarizer::new(width, height, label_limit, block);
+    if interlaced {
+        // Adam7 delivers the rows out of order, so an interlaced map (no SFHQ map is one)
+        // is decoded whole first.
+        let size = reader
+            .output_buffer_size()
+            .ok_or_else(|| LabelMapError::Unreadable("image dimensions overflow".to_string()))?;
+        let mut pixels = vec![0u8; size];
+        reader.next_frame(&mut pixels).map_err(unreadable)?;
+        for row in pixels.chunks_exact(width as usize).take(height as usize) {
+            summary.push_row(row);
+        }
+    } else {
+        while let Some(row) = reader.next_row().map_err(unreadable)? {
+            summary.push_row(row.data());
+        }
+    }
+    if summary.rows != u64::from(height) {
+        return Err(LabelMapError::Unreadable(format!(
+            "image data ends after {} of {height} rows",
+            summary.rows
+        )));
+    }
+    Ok(summary.finish())
 }
 
-impl LabelMap {
-    /// Largest label in the map (0 for an empty map).
-    pub fn max_label(&self) -> u8 {
-        self.labels.iter().copied().max().unwrap_or(0)
+/// Folds rows into a [`LabelMapSummary`], holding only the current band of `block` rows.
+struct Summarizer {
+    summary: LabelMapSummary,
+    label_limit: u8,
+    block: usize,
+    /// Tiles per band; a band covers `tiles * block` columns.
+    tiles: usize,
+    band: Vec<u8>,
+    rows_in_band: usize,
+    rows: u64,
+}
+
+impl Summarizer {
+    fn new(width: u32, height: u32, label_limit: u8, block: usize) -> Summarizer {
+        let tiles = (width as usize).checked_div(block).unwrap_or(0);
+        Summarizer {
+            summary: LabelMapSummary {
+                width,
+                height,
+                max_label: 0,
+                above_limit: 0,
+                pure_blocks: 0,
+                blocks: 0,
+            },
+            label_limit,
+            block,
+            tiles,
+            band: vec![0; tiles * block * block],
+            rows_in_band: 0,
+            rows: 0,
+        }
     }
 
-    /// Share of aligned `block`x`block` tiles whose pixels all carry one label: 1.0 for a
-    /// nearest-neighbour upscale by `block`, lower for a map that was computed at full size
-    /// or resampled with interpolation.
-    pub fn pure_block_share(&self, block: usize) -> f64 {
-        let (w, h) = (self.width as usize, self.height as usize);
-        let (bx, by) = (w / block, h / block);
-        if bx == 0 || by == 0 {
-            return 0.0;
+    fn push_row(&mut self, row: &[u8]) {
+        let row = &row[..self.summary.width as usize];
+        self.rows += 1;
+        let row_max = row.iter().copied().fold(0, u8::max);
+        self.summary.max_label = self.summary.max_label.max(row_max);
+        if row_max > self.label_limit {
+            let limit = self.label_limit;
+            self.summary.above_limit += row.iter().filter(|&&l| l > limit).count() as u64;
         }
-        let row = |y: usize| &self.labels[y * w..y * w + bx * block];
-        let mut pure = 0usize;
-        for ty in 0..by {
-            let top = row(ty * block);
-            // An upscaled map repeats each row `block` times: one memcmp per row settles
-            // the block row, and only its first row's runs need looking at. This check
-            // runs on every map, so it must cost next to nothing beside the PNG decode.
-            if (1..block).all(|dy| row(ty * block + dy) == top) {
-                pure += top
-                    .chunks_exact(block)
-                    .filter(|run| run.iter().all(|&l| l == run[0]))
-                    .count();
-                continue;
-            }
-            for tx in 0..bx {
-                let first = top[tx * block];
-                let is_pure = (0..block).all(|dy| {
-                    row(ty * block + dy)[tx * block..(tx + 1) * block]
-                        .iter()
-                        .all(|&l| l == first)
-                });
-                pure += usize::from(is_pure);
-            }
+        if self.tiles == 0 {
+            return;
         }
-        pure as f64 / (bx * by) as f64
+        let span = self.tiles * self.block;
+        let slot = self.rows_in_band * span;
+        self.band[slot..slot + span].copy_from_slice(&row[..span]);
+        self.rows_in_band += 1;
+        if self.rows_in_band == self.block {
+            self.summary.pure_blocks += pure_tiles(&self.band, span, self.block) as u64;
+            self.summary.blocks += self.tiles as u64;
+            self.rows_in_band = 0;
+        }
     }
+
+    fn finish(self) -> LabelMapSummary {
+        self.summary
+    }
+}
+
+/// Pure tiles in a band of `block` rows of `span` pixels each.
+fn pure_tiles(band: &[u8], span: usize, block: usize) -> usize {
+    let row = |dy: usize| &band[dy * span..(dy + 1) * span];
+    let top = row(0);
+    // An upscaled map repeats each row `block` times: one memcmp per row settles the
+    // band, and only the first row's runs need looking at.
+    if (1..block).all(|dy| row(dy) == top) {
+        return constant_runs(top, block);
+    }
+    (0..span / block)
+        .filter(|&tx| {
+            let first = top[tx * block];
+            (0..block).all(|dy| {
+                row(dy)[tx * block..(tx + 1) * block]
+                    .iter()
+                    .all(|&l| l == first)
+            })
+        })
+        .count()
+}
+
+/// How many of the row's aligned runs of `block` pixels hold one label.
+fn constant_runs(row: &[u8], block: usize) -> usize {
+    if block == 4 {
+        // Four labels are one u32: comparing it with the first label repeated lets the
+        // compiler check many runs per instruction.
+        return row
+            .chunks_exact(4)
+            .filter(|run| {
+                let word = u32::from_le_bytes([run[0], run[1], run[2], run[3]]);
+                word == u32::from(run[0]) * 0x0101_0101
+            })
+            .count();
+    }
+    row.chunks_exact(block)
+        .filter(|run| run.iter().all(|&l| l == run[0]))
+        .count()
 }
 
 #[cfg(test)]
@@ -119,28 +216,43 @@ mod tests {
         out
     }
 
+    fn summarize(png: &[u8]) -> Result<LabelMapSummary, LabelMapError> {
+        summarize_label_map(png, 1 << 20, 18, 4)
+    }
+
+    /// An 8x8 map: the x4 nearest-neighbour upscale of a 2x2 one.
+    fn upscaled_8x8() -> Vec<u8> {
+        let small = [1u8, 2, 3, 4];
+        (0..64)
+            .map(|i| small[(i / 8 / 4) * 2 + (i % 8) / 4])
+            .collect()
+    }
+
     #[test]
     fn grayscale_values_are_labels() {
-        let map = decode_label_map(
-            &encode(2, 2, png::ColorType::Grayscale, &[0, 1, 17, 18]),
-            1 << 20,
-        )
-        .unwrap();
-        assert_eq!(map.labels, vec![0, 1, 17, 18]);
-        assert_eq!(map.max_label(), 18);
+        let s = summarize(&encode(2, 2, png::ColorType::Grayscale, &[0, 1, 17, 18])).unwrap();
+        assert_eq!(
+            (s.width, s.height, s.max_label, s.above_limit),
+            (2, 2, 18, 0)
+        );
+    }
+
+    #[test]
+    fn labels_above_the_limit_are_counted() {
+        let s = summarize(&encode(3, 1, png::ColorType::Grayscale, &[19, 18, 255])).unwrap();
+        assert_eq!((s.max_label, s.above_limit), (255, 2));
     }
 
     #[test]
     fn palette_indices_are_kept_not_expanded() {
-        let map =
-            decode_label_map(&encode(2, 1, png::ColorType::Indexed, &[5, 13]), 1 << 20).unwrap();
-        assert_eq!(map.labels, vec![5, 13]);
+        // A palette of all-black entries: expanding it would give labels 0.
+        let s = summarize(&encode(2, 1, png::ColorType::Indexed, &[5, 13])).unwrap();
+        assert_eq!(s.max_label, 13);
     }
 
     #[test]
     fn rgb_is_refused() {
-        let err =
-            decode_label_map(&encode(1, 1, png::ColorType::Rgb, &[1, 2, 3]), 1 << 20).unwrap_err();
+        let err = summarize(&encode(1, 1, png::ColorType::Rgb, &[1, 2, 3])).unwrap_err();
         assert_eq!(
             err.to_string(),
             "PNG is Rgb with 8 bits per sample, a label map must be 8-bit grayscale or 8-bit palette"
@@ -149,27 +261,107 @@ mod tests {
 
     #[test]
     fn block_share_of_an_upscaled_map_is_one() {
-        let small = [1u8, 2, 3, 4];
-        let mut labels = vec![0u8; 64];
-        for y in 0..8 {
-            for x in 0..8 {
-                labels[y * 8 + x] = small[(y / 4) * 2 + x / 4];
+        let mut labels = upscaled_8x8();
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!((s.pure_blocks, s.blocks), (4, 4));
+        assert_eq!(s.pure_block_share(), 1.0);
+        // One pixel off in the first row of a band, then in a later row of a band.
+        labels[0] = 9;
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!(s.pure_block_share(), 0.75);
+        labels[0] = 1;
+        labels[8 * 6 + 7] = 0;
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!(s.pure_block_share(), 0.75);
+    }
+
+    #[test]
+    fn rows_and_columns_beyond_the_last_whole_tile_are_not_tiles() {
+        // 10x9: two tiles across, two bands down; the last 2 columns and 1 row are ignored.
+        let labels: Vec<u8> = (0..90)
+            .map(|i| if i % 10 >= 8 || i / 10 == 8 { 7 } else { 1 })
+            .collect();
+        let s = summarize(&encode(10, 9, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!((s.pure_blocks, s.blocks, s.max_label), (4, 4, 7));
+    }
+
+    #[test]
+    fn a_map_smaller_than_a_tile_has_no_pure_share() {
+        let s = summarize(&encode(2, 2, png::ColorType::Grayscale, &[1, 1, 1, 1])).unwrap();
+        assert_eq!((s.blocks, s.pure_block_share()), (0, 0.0));
+    }
+
+    /// A grayscale PNG written by hand with Adam7 interlacing (the `png` crate's encoder
+    /// does not write it): each pass's rows with filter type 0, deflated.
+    fn interlaced_png(width: u32, height: u32, labels: &[u8]) -> Vec<u8> {
+        const PASSES: [(u32, u32, u32, u32); 7] = [
+            (0, 0, 8, 8),
+            (4, 0, 8, 8),
+            (0, 4, 4, 8),
+            (2, 0, 4, 4),
+            (0, 2, 2, 4),
+            (1, 0, 2, 2),
+            (0, 1, 1, 2),
+        ];
+        let mut raw = Vec::new();
+        for (x0, y0, dx, dy) in PASSES {
+            for y in (y0..height).step_by(dy as usize) {
+                let row: Vec<u8> = (x0..width)
+                    .step_by(dx as usize)
+                    .map(|x| labels[(y * width + x) as usize])
+                    .collect();
+                if !row.is_empty() {
+                    raw.push(0);
+                    raw.extend(row);
+                }
             }
         }
-        let mut map = LabelMap {
-            width: 8,
-            height: 8,
-            labels,
-        };
-        assert_eq!(map.pure_block_share(4), 1.0);
-        map.labels[0] = 9;
-        assert_eq!(map.pure_block_share(4), 0.75);
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut zlib, &raw).unwrap();
+        let idat = zlib.finish().unwrap();
+        let mut ihdr = Vec::new();
+        ihdr.extend(width.to_be_bytes());
+        ihdr.extend(height.to_be_bytes());
+        ihdr.extend([8, 0, 0, 0, 1]);
+        let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+        for (kind, data) in [(&b"IHDR"[..], ihdr), (b"IDAT", idat), (b"IEND", Vec::new())] {
+            out.extend((data.len() as u32).to_be_bytes());
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(kind);
+            crc.update(&data);
+            out.extend(kind);
+            out.extend(&data);
+            out.extend(crc.finalize().to_be_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn interlaced_maps_give_the_same_summary() {
+        let mut labels = upscaled_8x8();
+        labels[8 * 5 + 2] = 30;
+        let plain = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        let interlaced = summarize(&interlaced_png(8, 8, &labels)).unwrap();
+        assert_eq!(interlaced, plain);
+        assert_eq!((plain.pure_blocks, plain.above_limit), (3, 1));
+    }
+
+    #[test]
+    fn a_cut_map_is_unreadable() {
+        let labels: Vec<u8> = (0..64 * 64).map(|i| (i * 7 % 19) as u8).collect();
+        let png = encode(64, 64, png::ColorType::Grayscale, &labels);
+        for cut in [20, png.len() / 2] {
+            assert!(
+                matches!(summarize(&png[..cut]), Err(LabelMapError::Unreadable(_))),
+                "cut at {cut}"
+            );
+        }
     }
 
     #[test]
     fn garbage_is_unreadable() {
         assert!(matches!(
-            decode_label_map(b"not a png", 1 << 20),
+            summarize(b"not a png"),
             Err(LabelMapError::Unreadable(_))
         ));
     }

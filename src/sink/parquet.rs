@@ -35,6 +35,12 @@ use crate::schema::DatasetSchema;
 /// Row groups are also cut at this many payload bytes, whatever the row count.
 const MAX_ROW_GROUP_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Rows turned into Arrow arrays and encoded at a time. A row group is built from several
+/// such batches, so neither the samples nor a row group's worth of Arrow arrays are held
+/// at once: memory stays a few megabytes above the encoded row group, and no allocation
+/// is large enough to fragment the heap as the run goes on.
+const ENCODE_BATCH_ROWS: usize = 8;
+
 /// How shards are cut.
 #[derive(Debug, Clone)]
 pub struct ParquetOptions {
@@ -170,6 +176,10 @@ fn writer_properties(description: String, row_group_rows: usize) -> WriterProper
         // Keys are unique and arrays are noise to a dictionary: it would only be discarded.
         .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(row_group_rows))
+        // The page size limit is checked between mini-batches: with the default 1024 rows
+        // a whole row group of images (~30 MB) lands in one page buffer, grown by doubling.
+        // A few rows per batch keeps pages near the 1 MB limit.
+        .set_write_batch_size(4)
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "huggingface".to_string(),
             description,
@@ -201,8 +211,11 @@ pub struct ParquetSink {
     schema: DatasetSchema,
     arrow_schema: SchemaRef,
     properties: WriterProperties,
-    buffer: Vec<Arc<Sample>>,
-    buffer_bytes: u64,
+    /// Samples not yet encoded (fewer than `ENCODE_BATCH_ROWS`).
+    pending: Vec<Arc<Sample>>,
+    /// Rows and payload bytes of the open row group, encoded or pending.
+    group_rows: usize,
+    group_bytes: u64,
     /// Rows and payload bytes of the current shard, written or buffered.
     shard_rows: u64,
     shard_payload: u64,
@@ -230,8 +243,9 @@ impl ParquetSink {
             options,
             schema: schema.clone(),
             arrow_schema,
-            buffer: Vec::new(),
-            buffer_bytes: 0,
+            pending: Vec::new(),
+            group_rows: 0,
+            group_bytes: 0,
             shard_rows: 0,
             shard_payload: 0,
             open: None,
@@ -263,19 +277,31 @@ impl ParquetSink {
         Ok(self.open.as_mut().expect("opened above"))
     }
 
-    /// Writes the buffered rows as one row group.
-    fn flush_row_group(&mut self) -> anyhow::Result<()> {
-        if self.buffer.is_empty() {
+    /// Encodes the pending samples into the open row group.
+    fn encode_pending(&mut self) -> anyhow::Result<()> {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        let rows = std::mem::take(&mut self.buffer);
-        self.buffer_bytes = 0;
+        let rows = std::mem::take(&mut self.pending);
         let batch = self.record_batch(&rows)?;
-        let open = self.open_shard(&rows[0].key)?;
+        let (first, last) = (&rows[0].key, &rows[rows.len() - 1].key);
+        let open = self.open_shard(first)?;
         open.rows += rows.len() as u64;
-        open.last_key = rows.last().expect("non-empty").key.to_string();
+        open.last_key = last.to_string();
+        // The batch holds its own copy of the bytes: let the samples go before encoding.
+        drop(rows);
         open.writer.write(&batch)?;
-        open.writer.flush()?;
+        Ok(())
+    }
+
+    /// Ends the open row group.
+    fn flush_row_group(&mut self) -> anyhow::Result<()> {
+        self.encode_pending()?;
+        if let Some(open) = self.open.as_mut() {
+            open.writer.flush()?;
+        }
+        self.group_rows = 0;
+        self.group_bytes = 0;
         Ok(())
     }
 
@@ -463,12 +489,14 @@ impl Sink for ParquetSink {
         }
         self.shard_rows += 1;
         self.shard_payload += size;
-        self.buffer.push(Arc::clone(sample));
-        self.buffer_bytes += size;
-        if self.buffer.len() >= self.options.row_group_rows
-            || self.buffer_bytes >= MAX_ROW_GROUP_BYTES
+        self.pending.push(Arc::clone(sample));
+        self.group_rows += 1;
+        self.group_bytes += size;
+        if self.group_rows >= self.options.row_group_rows || self.group_bytes >= MAX_ROW_GROUP_BYTES
         {
             self.flush_row_group()?;
+        } else if self.pending.len() >= ENCODE_BATCH_ROWS {
+            self.encode_pending()?;
         }
         Ok(())
     }

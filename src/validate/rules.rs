@@ -153,7 +153,8 @@ pub fn check_segmentation(
         return None;
     }
     let max_bytes = usize::try_from(checks.max_pixels).unwrap_or(usize::MAX);
-    let map = match segmentation::decode_label_map(bytes, max_bytes) {
+    let map = match segmentation::summarize_label_map(bytes, max_bytes, MAX_LABEL, UPSCALE as usize)
+    {
         Ok(map) => map,
         Err(LabelMapError::NotSingleChannel { found }) => {
             issues.push(Issue::new(
@@ -190,9 +191,8 @@ pub fn check_segmentation(
             ),
         ));
     }
-    let max = map.max_label();
-    if max > MAX_LABEL {
-        let above = map.labels.iter().filter(|&&l| l > MAX_LABEL).count();
+    if map.max_label > MAX_LABEL {
+        let (above, max) = (map.above_limit, map.max_label);
         issues.push(Issue::new(
             Code::SegmentationLabels,
             file,
@@ -202,7 +202,7 @@ pub fn check_segmentation(
     if (map.width, map.height) != (size, size) {
         return None;
     }
-    let share = map.pure_block_share(UPSCALE as usize);
+    let share = map.pure_block_share();
     if share < 1.0 {
         issues.push(Issue::new(
             Code::SegmentationBlocks,
