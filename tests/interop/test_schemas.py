@@ -140,7 +140,11 @@ def test_scan_json_validates(case):
     report = json.loads(run_bin("scan", *sources, "--json", expect=code).stdout)
     assert_valid("scan", report)
     if case == "duplicates":
-        assert report["duplicates"], report
+        # One entry per key (part 1 has four), each with the key's files from both places.
+        assert [d["key"] for d in report["duplicates"]] == [
+            f"SFHQ_pt1_0000000{n}" for n in range(1, 5)
+        ], report
+        assert all(len(d["files"]) == 8 for d in report["duplicates"]), report
     if case == "unsafe-zip":
         assert len(report["unsafe_paths"]) == 3, report
 
