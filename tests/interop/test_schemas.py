@@ -149,6 +149,31 @@ def test_scan_json_validates(case):
         assert len(report["unsafe_paths"]) == 3, report
 
 
+def test_split_fractions_are_an_object_in_name_order(split_output, tmp_path):
+    splits = split_output.manifest["options"]["splits"]
+    assert splits == {"fractions": {"test": 0.3, "validation": 0.2}, "seed": 7}
+    assert list(splits["fractions"]) == ["test", "validation"]
+    # The order on the command line does not matter, in the draw or in the file.
+    out = tmp_path / "out"
+    run_bin(
+        "convert", *GOOD_SOURCES, "--out", out, "--split", "validation=0.2,test=0.3",
+        "--split-seed", "7", "--quiet",
+    )
+    again = json.loads((out / "manifest.json").read_text())
+    assert list(again["options"]["splits"]["fractions"]) == ["test", "validation"]
+    assert again["splits"] == split_output.manifest["splits"]
+
+
+@pytest.mark.parametrize(
+    "fractions",
+    [[["test", 0.3]], {"train": 0.3}, {"test": 1.5}, {"test": 0}, {"Test": 0.3}, {"test": "0.3"}],
+)
+def test_manifest_schema_rejects_split_fractions(split_output, fractions):
+    manifest = copy.deepcopy(split_output.manifest)
+    manifest["options"]["splits"]["fractions"] = fractions
+    assert not load_schema("manifest").is_valid(manifest), f"{fractions} was accepted"
+
+
 def test_broken_manifest_matches_fixture_expectations(broken_output):
     """fixtures/broken/EXPECTED.json, written with the fixtures, says which samples are
     written, excluded or warned and with which codes."""
