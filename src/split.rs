@@ -12,9 +12,46 @@ pub const TRAIN: &str = "train";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SplitPlan {
     /// Splits other than `train`, sorted by name (so the order on the command line does not
-    /// change the assignment), each with its fraction.
+    /// change the assignment), each with its fraction. In JSON an object, `{"test": 0.02}`.
+    #[serde(with = "fractions_as_object")]
     pub fractions: Vec<(String, f64)>,
     pub seed: u64,
+}
+
+/// `fractions` as a JSON object keyed by split name, in name order. Reading also accepts the
+/// `[["test", 0.02]]` pairs that sfhq-pack wrote before, so that earlier outputs still
+/// verify, extract and package. Either way the list comes back sorted by name, the order the
+/// draw depends on.
+mod fractions_as_object {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        fractions: &[(String, f64)],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let sorted: BTreeMap<&str, f64> = fractions.iter().map(|(n, f)| (n.as_str(), *f)).collect();
+        sorted.serialize(serializer)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Object(BTreeMap<String, f64>),
+        Pairs(Vec<(String, f64)>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<(String, f64)>, D::Error> {
+        let mut fractions: Vec<(String, f64)> = match Written::deserialize(deserializer)? {
+            Written::Object(map) => map.into_iter().collect(),
+            Written::Pairs(pairs) => pairs,
+        };
+        fractions.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(fractions)
+    }
 }
 
 impl SplitPlan {
@@ -120,6 +157,27 @@ mod tests {
         );
         let other_seed = SplitPlan::parse("validation=0.1,test=0.2", 8).unwrap();
         assert!(keys.iter().any(|k| other_seed.split_of(k) != a.split_of(k)));
+    }
+
+    #[test]
+    fn fractions_are_a_json_object_in_name_order() {
+        let plan = SplitPlan::parse("validation=0.01,test=0.02", 5).unwrap();
+        let json = serde_json::to_string(&plan).unwrap();
+        assert_eq!(
+            json,
+            r#"{"fractions":{"test":0.02,"validation":0.01},"seed":5}"#
+        );
+        let back: SplitPlan = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, plan);
+        // Manifests written before held [name, fraction] pairs.
+        let old: SplitPlan =
+            serde_json::from_str(r#"{"fractions":[["validation",0.01],["test",0.02]],"seed":5}"#)
+                .unwrap();
+        assert_eq!(old, plan);
+        assert_eq!(
+            serde_json::to_string(&SplitPlan::default()).unwrap(),
+            r#"{"fractions":{},"seed":0}"#
+        );
     }
 
     #[test]

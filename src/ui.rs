@@ -133,6 +133,12 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
+/// [`sanitize`] for text that must stay on one line (a name inside a message): newlines
+/// and tabs are escaped too, so a hostile file name cannot forge a line of its own.
+pub fn sanitize_line(text: &str) -> String {
+    sanitize(text).replace('\n', "\\n").replace('\t', "\\t")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,6 +148,10 @@ mod tests {
         assert_eq!(sanitize("a\x1b[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(sanitize("x\u{202E}gpj.exe"), "x\\u{202e}gpj.exe");
         assert_eq!(sanitize("line\nnext"), "line\nnext");
+        assert_eq!(
+            sanitize_line("key\nsfhq-pack: ok\t"),
+            "key\\nsfhq-pack: ok\\t"
+        );
     }
 
     #[test]

@@ -357,8 +357,77 @@ fn duplicate_keys_stop_the_run_before_anything_is_written() {
     run.expect_code(2)
         .expect_stderr_contains("source.duplicate")
         .expect_stderr_contains("SFHQ_pt1_00000001")
-        .expect_stderr_contains("nothing was written");
+        .expect_stderr_contains("nothing was written")
+        .expect_stderr_contains("SFHQ_pt1 is given twice: pass each part once");
     assert!(!t.join("out").exists());
+}
+
+/// Four keys of four files each, in two places: the message counts keys, not files, and
+/// names both colliding files of every key.
+#[test]
+fn duplicate_keys_are_counted_once_each_with_both_files_named() {
+    let t = TestDir::new();
+    let (part, copy) = part1_and_a_copy(&t);
+    let run = t.convert(&[part.clone(), copy.clone()], "out", &[]);
+    run.expect_code(2)
+        .expect_stderr_contains("source.duplicate: 4 keys found in more than one place")
+        .expect_stderr_contains("remove one of the colliding files of each key");
+    assert!(
+        !run.stderr.contains("more duplicate") && !run.stderr.contains("given twice"),
+        "{}",
+        run.stderr
+    );
+    for n in 1..=4 {
+        let image = |root: &std::path::Path| {
+            root.join("images")
+                .join(format!("SFHQ_pt1_0000000{n}.jpg"))
+                .display()
+                .to_string()
+        };
+        run.expect_stderr_contains(&format!(
+            "SFHQ_pt1_0000000{n}: {} and {} (and 6 more files with this key)",
+            image(&part),
+            image(&copy)
+        ));
+    }
+    assert!(!t.join("out").exists());
+    // `validate` stops the same way.
+    t.run([
+        "validate".into(),
+        part.into_os_string(),
+        copy.into_os_string(),
+    ])
+    .expect_code(2)
+    .expect_stderr_contains("source.duplicate: 4 keys");
+}
+
+/// Past ten keys the message says how many more there are, instead of naming them all.
+#[test]
+fn many_duplicate_keys_are_summarised_after_the_first_ten() {
+    let t = TestDir::new();
+    let images = t.join("SFHQ_pt9/images");
+    fs::create_dir_all(&images).unwrap();
+    let jpg = fs::read(
+        fixtures()
+            .join("good")
+            .join("SFHQ_pt1/images/SFHQ_pt1_00000001.jpg"),
+    )
+    .unwrap();
+    for n in 0..13 {
+        // The same key as a .jpg and a .png: two images for one sample.
+        fs::write(images.join(format!("SFHQ_pt9_{n:08}.jpg")), &jpg).unwrap();
+        fs::write(images.join(format!("SFHQ_pt9_{n:08}.png")), &jpg).unwrap();
+    }
+    let run = t.convert(&[t.join("SFHQ_pt9")], "out", &[]);
+    run.expect_code(2)
+        .expect_stderr_contains("source.duplicate: 13 keys found in more than one place")
+        .expect_stderr_contains(&format!(
+            "SFHQ_pt9_00000009: {} and {}\n",
+            images.join("SFHQ_pt9_00000009.jpg").display(),
+            images.join("SFHQ_pt9_00000009.png").display()
+        ))
+        .expect_stderr_contains("... and 3 more keys");
+    assert!(!run.stderr.contains("SFHQ_pt9_00000010"), "{}", run.stderr);
 }
 
 #[test]

@@ -88,3 +88,17 @@ fn plan_flags_a_kaggle_upload_of_a_thousand_files_before_any_work() {
     .expect_code(0);
     assert!(!t.join("many").join("data").exists(), "plan writes nothing");
 }
+
+#[test]
+fn plan_stops_on_duplicate_keys_as_convert_would() {
+    let t = TestDir::new();
+    let part = fixtures().join("good").join("SFHQ_pt1");
+    t.run([
+        "plan".into(),
+        "--json".into(),
+        part.clone().into_os_string(),
+        part.into_os_string(),
+    ])
+    .expect_code(2)
+    .expect_stderr_contains("source.duplicate: 4 keys found in more than one place");
+}

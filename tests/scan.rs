@@ -50,3 +50,58 @@ fn scan_reports_missing_files_orphans_and_unsafe_members_with_exit_1() {
         .expect_stdout_contains("sample.missing: 1 sample(s) without a landmarks file")
         .expect_stdout_contains("source.orphan: 1");
 }
+
+#[test]
+fn scan_lists_each_duplicate_key_once_with_all_its_files() {
+    let t = TestDir::new();
+    let (part, copy) = part1_and_a_copy(&t);
+    let run = t.run([
+        "scan".into(),
+        "--json".into(),
+        part.clone().into_os_string(),
+        copy.clone().into_os_string(),
+    ]);
+    run.expect_code(1);
+    let report = run.json();
+    let duplicates = &report["duplicates"];
+    assert_eq!(
+        keys(duplicates),
+        (1..=4)
+            .map(|n| format!("SFHQ_pt1_0000000{n}"))
+            .collect::<Vec<_>>()
+    );
+    let first = &duplicates[0];
+    let files: Vec<&str> = first["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = [&part, &copy]
+        .iter()
+        .flat_map(|root| {
+            [
+                "images/SFHQ_pt1_00000001.jpg",
+                "segmentations/SFHQ_pt1_00000001.png",
+                "landmarks/SFHQ_pt1_00000001.npz",
+                "pretrained_features/SFHQ_pt1_00000001.pickle",
+            ]
+            .map(|rel| root.join(rel).display().to_string())
+        })
+        .collect();
+    assert_eq!(files, expected);
+    assert_eq!(
+        first.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["files", "key"]
+    );
+
+    let text = t.run(["scan".into(), part.into_os_string(), copy.into_os_string()]);
+    text.expect_code(1)
+        .expect_stdout_contains("source.duplicate: 4 keys found in more than one place");
+    assert_eq!(
+        text.stdout
+            .matches("(and 6 more files with this key)")
+            .count(),
+        4
+    );
+}

@@ -50,7 +50,7 @@ fn splits_get_their_own_shards_and_totals() {
         "out",
         &[
             "--split",
-            "test=0.3,validation=0.2",
+            "validation=0.2,test=0.3",
             "--format",
             "parquet,webdataset",
         ],
@@ -64,8 +64,12 @@ fn splits_get_their_own_shards_and_totals() {
     );
     assert_eq!(
         m["options"]["splits"]["fractions"],
-        serde_json::json!([["test", 0.3], ["validation", 0.2]])
+        serde_json::json!({"test": 0.3, "validation": 0.2})
     );
+    // Keys in name order, whatever the order on the command line.
+    let text = std::fs::read_to_string(t.join("out/manifest.json")).unwrap();
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} not in {text}"));
+    assert!(at(r#""test": 0.3"#) < at(r#""validation": 0.2"#));
     for shard in m["shards"].as_array().unwrap() {
         let split = shard["split"].as_str().unwrap();
         let path = shard["path"].as_str().unwrap();
@@ -83,6 +87,23 @@ fn splits_get_their_own_shards_and_totals() {
             "{split}"
         );
     }
+    t.run(["verify", t.join("out").to_str().unwrap()])
+        .expect_code(0);
+    // The commands that read the manifest back parse the fractions, and so they do in a
+    // manifest written before they became an object.
+    t.run([
+        "extract",
+        t.join("out").to_str().unwrap(),
+        "--out",
+        t.join("sfhq").to_str().unwrap(),
+    ])
+    .expect_code(0);
+    let old = text.replace(
+        "{\n        \"test\": 0.3,\n        \"validation\": 0.2\n      }",
+        "[[\"test\", 0.3], [\"validation\", 0.2]]",
+    );
+    assert_ne!(old, text, "fractions as written: {text}");
+    std::fs::write(t.join("out/manifest.json"), old).unwrap();
     t.run(["verify", t.join("out").to_str().unwrap()])
         .expect_code(0);
 }

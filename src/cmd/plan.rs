@@ -102,7 +102,8 @@ fn padded(len: u64) -> u64 {
 pub fn run(args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let splits = SplitPlan::parse(args.split.as_deref().unwrap_or(""), args.split_seed)
         .map_err(|e| anyhow::anyhow!("--split: {e}"))?;
-    let inventory = Inventory::build(&args.sources)?;
+    // A duplicate key stops `convert` before it writes anything: no plan can be kept.
+    let inventory = super::inventory_without_duplicates(&args.sources)?;
     let plan = plan(&inventory, &splits, args);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);

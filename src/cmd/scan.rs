@@ -129,13 +129,14 @@ fn print_text(report: &ScanReport) {
             report.orphans.len()
         );
     }
-    for d in &report.duplicates {
+    if !report.duplicates.is_empty() {
         println!(
-            "source.duplicate: {}: {} and {}",
-            sanitize(&d.key),
-            sanitize(&d.first),
-            sanitize(&d.second)
+            "source.duplicate: {} found in more than one place (convert would stop; --json lists every file):",
+            super::plural(report.duplicates.len(), "key")
         );
+        for line in super::duplicate_lines(&report.duplicates) {
+            println!("  {line}");
+        }
     }
     for u in &report.unsafe_paths {
         println!(

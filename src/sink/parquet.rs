@@ -316,20 +316,15 @@ impl ParquetSink {
             .writer
             .into_inner()
             .with_context(|| format!("{}: cannot finish shard", open.temp.display()))?;
-        let (sha256, bytes) = shard::seal(writer, &open.temp)?;
-        self.sealed.push(SealedShard {
-            record: ShardRecord {
-                path: String::new(),
-                format: ShardFormat::Parquet,
-                split: self.split.clone(),
-                rows: open.rows,
-                bytes,
-                sha256,
-                first_key: open.first_key,
-                last_key: open.last_key,
-            },
-            temp: open.temp,
-        });
+        self.sealed.push(shard::seal(
+            writer,
+            open.temp,
+            ShardFormat::Parquet,
+            &self.split,
+            open.rows,
+            open.first_key,
+            open.last_key,
+        )?);
         Ok(())
     }
 

@@ -46,26 +46,48 @@ pub fn create(path: &Path) -> anyhow::Result<ShardWriter> {
     Ok(HashingWriter::new(BufWriter::with_capacity(1 << 20, file)))
 }
 
-/// Flushes and syncs a finished shard's file; returns its sha256 and size.
-pub fn seal(writer: ShardWriter, path: &Path) -> anyhow::Result<(String, u64)> {
-    let (mut buffered, sha256, bytes) = writer.finish();
-    buffered
-        .flush()
-        .with_context(|| format!("{}: cannot write shard", path.display()))?;
-    let file = buffered
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| format!("{}: cannot write shard", path.display()))?;
-    file.sync_all()
-        .with_context(|| format!("{}: cannot sync shard", path.display()))?;
-    Ok((sha256, bytes))
-}
-
 /// A sealed shard still under its temporary name.
 #[derive(Debug)]
 pub struct SealedShard {
     pub temp: PathBuf,
     pub record: ShardRecord,
+}
+
+/// Seals a shard whose format writer is finished: flushes and syncs its file at `temp`, and
+/// records its sha256, size, rows and key range. The record's `path` stays empty until
+/// [`rename_all`] gives the shard its final name, once the shard count is known.
+pub fn seal(
+    writer: ShardWriter,
+    temp: PathBuf,
+    format: ShardFormat,
+    split: &str,
+    rows: u64,
+    first_key: String,
+    last_key: String,
+) -> anyhow::Result<SealedShard> {
+    let (mut buffered, sha256, bytes) = writer.finish();
+    buffered
+        .flush()
+        .with_context(|| format!("{}: cannot write shard", temp.display()))?;
+    let file = buffered
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| format!("{}: cannot write shard", temp.display()))?;
+    file.sync_all()
+        .with_context(|| format!("{}: cannot sync shard", temp.display()))?;
+    Ok(SealedShard {
+        temp,
+        record: ShardRecord {
+            path: String::new(),
+            format,
+            split: split.to_string(),
+            rows,
+            bytes,
+            sha256,
+            first_key,
+            last_key,
+        },
+    })
 }
 
 /// Renames sealed shards to `name(index, count)` inside `dir`, now that the count is known.
@@ -99,5 +121,59 @@ pub fn rename_all(
 pub fn remove_all<'a>(paths: impl IntoIterator<Item = &'a Path>) {
     for path in paths {
         let _ = fs::remove_file(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_records_the_bytes_on_disk_and_leaves_the_final_name_to_rename_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = temp_path(dir.path(), "test", 3, "tar");
+        let mut writer = create(&temp).unwrap();
+        writer.write_all(b"abc").unwrap();
+        let sealed = seal(
+            writer,
+            temp.clone(),
+            ShardFormat::Webdataset,
+            "test",
+            2,
+            "k1".to_string(),
+            "k2".to_string(),
+        )
+        .unwrap();
+        assert_eq!(fs::read(&temp).unwrap(), b"abc");
+        assert_eq!(sealed.temp, temp);
+        assert_eq!(
+            sealed.record,
+            ShardRecord {
+                path: String::new(),
+                format: ShardFormat::Webdataset,
+                split: "test".to_string(),
+                rows: 2,
+                bytes: 3,
+                // sha256("abc")
+                sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+                    .to_string(),
+                first_key: "k1".to_string(),
+                last_key: "k2".to_string(),
+            }
+        );
+        let sealed_record = sealed.record.clone();
+        fs::create_dir(dir.path().join("tars")).unwrap();
+        let records = rename_all(dir.path(), "tars", vec![sealed], |i, n| {
+            format!("{i}-of-{n}")
+        })
+        .unwrap();
+        assert_eq!(
+            records,
+            [ShardRecord {
+                path: "tars/0-of-1".to_string(),
+                ..sealed_record
+            }]
+        );
+        assert!(dir.path().join("tars/0-of-1").is_file() && !temp.exists());
     }
 }

@@ -107,12 +107,18 @@ pub struct Orphan {
     pub files: Vec<String>,
 }
 
-/// A key found in two places.
+/// A key found in more than one place: in two sources, or twice in one source for the same
+/// modality (`images/k.jpg` and `images/k.png`). One per key, however many files collide.
 #[derive(Debug, Clone, Serialize)]
 pub struct Duplicate {
     pub key: String,
-    pub first: String,
-    pub second: String,
+    /// Every file of the key, as shown to users: first those taken for the key, from the
+    /// place it was first seen in, then each file that collided with them; each group by
+    /// source, then modality (image, segmentation, landmarks, features).
+    pub files: Vec<String>,
+    /// The first collision: a file already taken for the key, and the file that met it.
+    #[serde(skip)]
+    pub first_clash: [String; 2],
 }
 
 /// A member name refused, with the source it came from.
@@ -153,6 +159,7 @@ pub struct Inventory {
     /// Samples (keys with an image) in key order.
     pub samples: Vec<SampleFiles>,
     pub orphans: Vec<Orphan>,
+    /// Keys found in more than one place, in key order.
     pub duplicates: Vec<Duplicate>,
     pub unsafe_paths: Vec<RefusedPath>,
     /// Up to [`IGNORED_EXAMPLES`] ignored file paths, to show in `scan`.
@@ -168,6 +175,13 @@ pub const IGNORED_EXAMPLES: usize = 20;
 struct Slot {
     source: usize,
     files: [Option<FileRef>; 4],
+}
+
+/// The files that met a key already taken: the first file they met, and each of them with
+/// its source and modality, in listing order.
+struct Clashes {
+    taken: FileRef,
+    colliding: Vec<(usize, Modality, String)>,
 }
 
 #[derive(Default)]
@@ -240,7 +254,7 @@ impl Inventory {
         let mut dirs = Interner::default();
         let mut exts = Interner::default();
         let mut slots: BTreeMap<Box<str>, Slot> = BTreeMap::new();
-        let mut duplicates = Vec::new();
+        let mut duplicates: BTreeMap<String, Clashes> = BTreeMap::new();
         let mut unsafe_paths = Vec::new();
         let mut ignored_examples = Vec::new();
         let mut summaries = Vec::new();
@@ -304,13 +318,14 @@ impl Inventory {
                     slot.files[c.modality.index()]
                 };
                 match clash {
-                    Some(first) => duplicates.push((
-                        c.key.to_string(),
-                        slot.source,
-                        first,
-                        source_index,
-                        path.clone(),
-                    )),
+                    Some(taken) => duplicates
+                        .entry(c.key.to_string())
+                        .or_insert_with(|| Clashes {
+                            taken,
+                            colliding: Vec::new(),
+                        })
+                        .colliding
+                        .push((source_index, c.modality, path.clone())),
                     None => slot.files[c.modality.index()] = Some(file),
                 }
             }
@@ -332,14 +347,33 @@ impl Inventory {
         };
         inventory.duplicates = duplicates
             .into_iter()
-            .map(
-                |(key, first_source, first, second_source, second)| Duplicate {
-                    first: inventory.sources[first_source]
-                        .display_path(&inventory.rel_path(&key, &first)),
-                    second: inventory.sources[second_source].display_path(&second),
+            .map(|(key, clashes)| {
+                let slot = &slots[key.as_str()];
+                let source = &inventory.sources[slot.source];
+                let mut files: Vec<String> = slot
+                    .files
+                    .iter()
+                    .flatten()
+                    .map(|f| source.display_path(&inventory.rel_path(&key, f)))
+                    .collect();
+                let mut colliding = clashes.colliding;
+                let first_clash = [
+                    source.display_path(&inventory.rel_path(&key, &clashes.taken)),
+                    inventory.sources[colliding[0].0].display_path(&colliding[0].2),
+                ];
+                // Like the taken files: by source, then modality (stable: listing order).
+                colliding.sort_by_key(|&(s, modality, _)| (s, modality));
+                files.extend(
+                    colliding
+                        .iter()
+                        .map(|(s, _, path)| inventory.sources[*s].display_path(path)),
+                );
+                Duplicate {
                     key,
-                },
-            )
+                    files,
+                    first_clash,
+                }
+            })
             .collect();
         for (key, slot) in slots {
             let sample = SampleFiles {

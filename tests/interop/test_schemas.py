@@ -1,5 +1,5 @@
 """The JSON documents sfhq-pack writes (manifest.json, `validate --json`, `scan --json`,
-`verify --json`) against the schemas in schema/, which other tools and CI scripts rely on.
+`verify --json`, `plan --json`) against the schemas in schema/, which other tools and CI scripts rely on.
 Also: the schemas themselves are valid Draft 2020-12, agree with each other, and are strict
 enough to reject plausible mistakes."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 
 import pytest
 from conftest import (
@@ -21,7 +22,7 @@ from conftest import (
     run_bin,
 )
 
-SCHEMAS = ("manifest", "report", "scan", "verify")
+SCHEMAS = ("manifest", "report", "scan", "verify", "plan")
 OUTPUTS = (
     "good_output",
     "sharded_output",
@@ -140,9 +141,103 @@ def test_scan_json_validates(case):
     report = json.loads(run_bin("scan", *sources, "--json", expect=code).stdout)
     assert_valid("scan", report)
     if case == "duplicates":
-        assert report["duplicates"], report
+        # One entry per key (part 1 has four), each with the key's files from both places.
+        assert [d["key"] for d in report["duplicates"]] == [
+            f"SFHQ_pt1_0000000{n}" for n in range(1, 5)
+        ], report
+        assert all(len(d["files"]) == 8 for d in report["duplicates"]), report
     if case == "unsafe-zip":
         assert len(report["unsafe_paths"]) == 3, report
+
+
+def test_split_fractions_are_an_object_in_name_order(split_output, tmp_path):
+    splits = split_output.manifest["options"]["splits"]
+    assert splits == {"fractions": {"test": 0.3, "validation": 0.2}, "seed": 7}
+    assert list(splits["fractions"]) == ["test", "validation"]
+    # The order on the command line does not matter, in the draw or in the file.
+    out = tmp_path / "out"
+    run_bin(
+        "convert", *GOOD_SOURCES, "--out", out, "--split", "validation=0.2,test=0.3",
+        "--split-seed", "7", "--quiet",
+    )
+    again = json.loads((out / "manifest.json").read_text())
+    assert list(again["options"]["splits"]["fractions"]) == ["test", "validation"]
+    assert again["splits"] == split_output.manifest["splits"]
+
+
+@pytest.mark.parametrize(
+    "fractions",
+    [[["test", 0.3]], {"train": 0.3}, {"test": 1.5}, {"test": 0}, {"Test": 0.3}, {"test": "0.3"}],
+)
+def test_manifest_schema_rejects_split_fractions(split_output, fractions):
+    manifest = copy.deepcopy(split_output.manifest)
+    manifest["options"]["splits"]["fractions"] = fractions
+    assert not load_schema("manifest").is_valid(manifest), f"{fractions} was accepted"
+
+
+def _many_images(tmp_path, count: int):
+    """A part of `count` images and nothing else (one image file, copied)."""
+    image = next((FIXTURES / "good" / "SFHQ_pt1" / "images").glob("SFHQ_pt1_*.jpg"))
+    images = tmp_path / "SFHQ_pt7" / "images"
+    images.mkdir(parents=True)
+    for i in range(count):
+        shutil.copyfile(image, images / f"SFHQ_pt7_{i:08}.jpg")
+    return images.parent
+
+
+PLAN_CASES = {
+    "good": (GOOD_SOURCES, (), 0),
+    "both-formats-splits": (
+        GOOD_SOURCES,
+        ("--format", "parquet,webdataset", "--shard-size", "60kB", "--split", "test=0.3,validation=0.2"),
+        0,
+    ),
+    "webdataset-hf": (GOOD_SOURCES[1:], ("--format", "webdataset", "--target", "hf"), 0),
+    "no-samples": ((), ("--target", "kaggle"), 0),
+    "over-kaggle-limit": (None, ("--shard-size", "1", "--target", "kaggle"), 1),
+}
+
+
+@pytest.mark.parametrize("case", PLAN_CASES)
+def test_plan_json_validates(case, tmp_path):
+    sources, extra, code = PLAN_CASES[case]
+    if case == "no-samples":
+        (tmp_path / "empty").mkdir()
+        sources = (tmp_path / "empty",)
+    elif case == "over-kaggle-limit":
+        sources = (_many_images(tmp_path, 1000),)
+    plan = json.loads(run_bin("plan", *sources, "--json", *extra, expect=code).stdout)
+    assert_valid("plan", plan)
+    # What JSON Schema cannot say: the figures add up, and the verdict follows the checks.
+    assert sum(plan["splits"].values()) == plan["samples"]
+    assert plan["total_bytes"] == sum(f["bytes"] for f in plan["folders"])
+    assert plan["largest_file"] == max((f["largest_file"] for f in plan["folders"]), default=0)
+    formats = {"data": "parquet", "webdataset": "webdataset"}
+    assert set(plan["shards"]) == {formats[f["path"]] for f in plan["folders"]}
+    for shards in plan["shards"].values():
+        assert set(shards) == set(plan["splits"])
+    assert any(not c["ok"] for c in plan["checks"]) == (code == 1)
+    assert plan["verdict"].startswith("exceeds") == (code == 1)
+    if case == "over-kaggle-limit":
+        assert [c["target"] for c in plan["checks"]] == ["kaggle"]
+
+
+def test_plan_schema_rejects_plausible_mistakes():
+    plan = json.loads(run_bin("plan", *GOOD_SOURCES, "--json").stdout)
+    assert_valid("plan", plan)
+    mutations = {
+        "unknown-format": lambda p: p["shards"].update(arrow={"train": 1}),
+        "zero-shards": lambda p: p["shards"]["parquet"].update(train=0),
+        "unknown-target": lambda p: p["checks"][0].update(target="zenodo"),
+        "ok-as-string": lambda p: p["checks"][0].update(ok="true"),
+        "folder-outside": lambda p: p["folders"][0].update(path="../data"),
+        "extra-field": lambda p: p.update(surprise=1),
+        "missing-verdict": lambda p: p.pop("verdict"),
+    }
+    for name, mutate in mutations.items():
+        mutated = copy.deepcopy(plan)
+        mutate(mutated)
+        assert not load_schema("plan").is_valid(mutated), f"{name} was accepted"
 
 
 def test_broken_manifest_matches_fixture_expectations(broken_output):

@@ -26,6 +26,15 @@ pub fn broken_folder() -> PathBuf {
     fixtures().join("broken").join("SFHQ_pt3")
 }
 
+/// Part 1, and a copy of it at `copy/SFHQ_pt1` in the test folder: the same four keys in two
+/// places.
+pub fn part1_and_a_copy(t: &TestDir) -> (PathBuf, PathBuf) {
+    let part = fixtures().join("good").join("SFHQ_pt1");
+    let copy = t.join("copy/SFHQ_pt1");
+    copy_tree(&part, &copy);
+    (part, copy)
+}
+
 pub struct TestDir {
     dir: tempfile::TempDir,
 }
