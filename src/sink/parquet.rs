@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use arrow::array::{
-    make_array, ArrayData, ArrayRef, BinaryArray, FixedSizeListArray, Int16Array, Int32Array,
+    make_array, ArrayData, ArrayRef, BinaryBuilder, FixedSizeListArray, Int16Array, Int32Array,
     RecordBatch, StringArray, StructArray,
 };
 use arrow::buffer::{Buffer, NullBuffer};
@@ -176,6 +176,11 @@ fn writer_properties(description: String, row_group_rows: usize) -> WriterProper
         // Keys are unique and arrays are noise to a dictionary: it would only be discarded.
         .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(row_group_rows))
+        // The page size limit is checked between mini-batches of this many rows; with one
+        // row per mini-batch and a one-byte limit on the picture columns below, every
+        // picture is one page, copied once into an exactly sized buffer instead of into a
+        // page buffer that grows (and copies itself) as pictures are appended.
+        .set_write_batch_size(1)
         // The page size limit is checked between mini-batches: with the default 1024 rows
         // a whole row group of images (~30 MB) lands in one page buffer, grown by doubling.
         // A few rows per batch keeps pages near the 1 MB limit.
@@ -189,6 +194,7 @@ fn writer_properties(description: String, row_group_rows: usize) -> WriterProper
         builder = builder
             .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
             .set_column_encoding(path.clone(), Encoding::PLAIN)
+            .set_column_data_page_size_limit(path.clone(), 1)
             // Min/max of JPEG bytes help no query and cost a copy per page.
             .set_column_statistics_enabled(path, EnabledStatistics::None);
     }
@@ -426,10 +432,13 @@ impl ParquetSink {
 
 /// An `Image` column: struct<bytes: binary, path: string>.
 fn blob_column<'a>(blobs: impl Iterator<Item = Option<&'a Blob>> + Clone) -> ArrayRef {
-    let bytes: BinaryArray = blobs
-        .clone()
-        .map(|b| b.map(|b| b.bytes.as_slice()))
-        .collect();
+    // Sized up front: collecting would grow the value buffer by doubling, copying it.
+    let total: usize = blobs.clone().flatten().map(|b| b.bytes.len()).sum();
+    let mut bytes = BinaryBuilder::with_capacity(blobs.clone().count(), total);
+    for blob in blobs.clone() {
+        bytes.append_option(blob.map(|b| b.bytes.as_slice()));
+    }
+    let bytes = bytes.finish();
     let paths: StringArray = blobs.clone().map(|b| b.map(|b| b.name.as_str())).collect();
     let valid = NullBuffer::from(blobs.map(|b| b.is_some()).collect::<Vec<bool>>());
     let DataType::Struct(fields) = image_struct_type() else {
