@@ -167,6 +167,8 @@ wait_quiet() {
 run_one() {
   local cache="$1" name="$2" inputs="$3" cmd="$4" tf rc=0 wall rss user sys a b foreign
   rm -rf "$OUT"
+  # The previous run's output must not be written back to disk during this one.
+  sync
   if [[ "$cache" == cold ]]; then
     drop_caches || cache="warm (drop refused)"
   else

@@ -18,7 +18,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 
-    /// Worker threads (default: all cores). Output is identical whatever the count.
+    /// Worker threads (default: twice the cores, so that reading overlaps decoding).
+    /// Output is identical whatever the count.
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
 

@@ -27,17 +27,23 @@ pub mod validate;
 use cli::{Cli, Command};
 use exit::ExitCode;
 
+/// Two workers per core: a worker waiting for the disk leaves its core to the other, so
+/// a cold-cache convert overlaps reading with decoding (10% faster here on 2 cores), and
+/// with the files cached the extra threads cost nothing measurable.
+fn default_threads() -> usize {
+    2 * std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Runs a parsed command line and returns the exit code; errors are printed here, once.
 pub fn run(cli: Cli) -> ExitCode {
     let printer = ui::Printer::new(cli.quiet);
-    if let Some(threads) = cli.threads {
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .build_global()
-        {
-            eprintln!("sfhq-pack: cannot start {threads} threads: {e}");
-            return ExitCode::Failure;
-        }
+    let threads = cli.threads.unwrap_or_else(default_threads).max(1);
+    if let Err(e) = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+    {
+        eprintln!("sfhq-pack: cannot start {threads} threads: {e}");
+        return ExitCode::Failure;
     }
     ui::install_interrupt_handler();
     let result = match &cli.command {
