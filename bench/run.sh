@@ -134,7 +134,7 @@ gen() {
     log "writing $ZIP"
     "$PY" "$HERE/gen_dataset.py" --samples "$n" --seed "$SEED" --out "$SRC" --zip "$ZIP" --zip-only
   fi
-  SRC_BYTES="$(find "$SRC" -type f ! -name .complete -printf '%s\n' | awk '{s+=$1} END{printf "%d\n", s}')"
+  SRC_BYTES="$(find "$SRC" -type f ! -name .complete -printf '%s\n' | awk '{s+=$1} END{printf "%.0f\n", s}')"
   SRC_FILES="$(find "$SRC" -type f ! -name .complete | wc -l)"
 }
 
@@ -223,7 +223,7 @@ main)
   OUT="$BENCH_DIR/out-$N"
   KEEP="$BENCH_DIR/out-$N.keep"
   rm -rf "$KEEP"; "$BIN" convert "$SRC" --out "$KEEP" -q
-  OUT_BYTES="$(find "$KEEP/data" -name '*.parquet' -printf '%s\n' | awk '{s+=$1} END{printf "%d\n", s}')"
+  OUT_BYTES="$(find "$KEEP/data" -name '*.parquet' -printf '%s\n' | awk '{s+=$1} END{printf "%.0f\n", s}')"
   SHARDS="$(find "$KEEP/data" -name '*.parquet' | wc -l)"
   RAW="$BENCH_DIR/raw-$N.tsv"
   [[ "${APPEND:-0}" == 1 ]] || : >"$RAW"

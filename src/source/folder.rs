@@ -4,10 +4,13 @@ use std::path::Path;
 
 use anyhow::Context;
 
-use super::{ListedFile, Listing, Locator};
+use super::{ListedFile, Locator, UnsafePath};
 
-pub(super) fn list(root: &Path) -> anyhow::Result<Listing> {
-    let mut listing = Listing::default();
+pub(super) fn list(
+    root: &Path,
+    on_file: &mut dyn FnMut(ListedFile),
+) -> anyhow::Result<Vec<UnsafePath>> {
+    let mut refused = Vec::new();
     for entry in walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
@@ -22,7 +25,7 @@ pub(super) fn list(root: &Path) -> anyhow::Result<Listing> {
             .expect("walkdir yields paths below its root");
         let Some(rel) = rel.to_str() else {
             // Not UTF-8: cannot be an SFHQ file name; keep it visible rather than dropping it.
-            listing.unsafe_paths.push(super::UnsafePath {
+            refused.push(UnsafePath {
                 name: rel.to_string_lossy().into_owned(),
                 reason: "file name is not valid UTF-8",
             });
@@ -32,11 +35,11 @@ pub(super) fn list(root: &Path) -> anyhow::Result<Listing> {
             .metadata()
             .with_context(|| format!("{}: cannot stat", entry.path().display()))?
             .len();
-        listing.files.push(ListedFile {
+        on_file(ListedFile {
             path: rel.replace(std::path::MAIN_SEPARATOR, "/"),
             size,
             locator: Locator::Path,
         });
     }
-    Ok(listing)
+    Ok(refused)
 }

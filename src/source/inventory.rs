@@ -240,103 +240,123 @@ fn classify(path: &str) -> Option<Classified<'_>> {
     })
 }
 
-impl Inventory {
-    /// Opens every source and builds the inventory.
-    pub fn build(paths: &[PathBuf]) -> anyhow::Result<Inventory> {
-        let mut opened = Vec::with_capacity(paths.len());
-        for path in paths {
-            opened.push(Source::open(path)?);
+/// The inventory as it is being built, one listed file at a time.
+#[derive(Default)]
+struct Builder {
+    dirs: Interner,
+    exts: Interner,
+    slots: BTreeMap<Box<str>, Slot>,
+    duplicates: BTreeMap<String, Clashes>,
+    unsafe_paths: Vec<RefusedPath>,
+    ignored_examples: Vec<String>,
+    summaries: Vec<SourceSummary>,
+    present: HashMap<(usize, String), [bool; 4]>,
+    sources: Vec<Source>,
+}
+
+impl Builder {
+    fn add_source(&mut self, source: Source) -> anyhow::Result<()> {
+        let source_index = self.sources.len();
+        let mut summary = SourceSummary {
+            path: source.path.display().to_string(),
+            kind: source.kind,
+            files: 0,
+            bytes: 0,
+            samples: 0,
+            modalities: BTreeMap::new(),
+            ignored: 0,
+            junk: 0,
+        };
+        let refused = source.list(&mut |file| {
+            self.add_file(source_index, &source, &mut summary, file);
+        })?;
+        for UnsafePath { name, reason } in refused {
+            self.unsafe_paths.push(RefusedPath {
+                source: summary.path.clone(),
+                name,
+                reason: reason.to_string(),
+            });
         }
-        Ok(Inventory::from_listings(opened))
+        self.summaries.push(summary);
+        self.sources.push(source);
+        Ok(())
     }
 
-    fn from_listings(opened: Vec<(Source, super::Listing)>) -> Inventory {
-        let mut dirs = Interner::default();
-        let mut exts = Interner::default();
-        let mut slots: BTreeMap<Box<str>, Slot> = BTreeMap::new();
-        let mut duplicates: BTreeMap<String, Clashes> = BTreeMap::new();
-        let mut unsafe_paths = Vec::new();
-        let mut ignored_examples = Vec::new();
-        let mut summaries = Vec::new();
-        let mut present = HashMap::new();
-        let mut sources = Vec::new();
-
-        for (source_index, (source, listing)) in opened.into_iter().enumerate() {
-            let mut summary = SourceSummary {
-                path: source.path.display().to_string(),
-                kind: source.kind,
-                files: listing.files.len() as u64,
-                bytes: listing.files.iter().map(|f| f.size).sum(),
-                samples: 0,
-                modalities: BTreeMap::new(),
-                ignored: 0,
-                junk: 0,
-            };
-            for UnsafePath { name, reason } in listing.unsafe_paths {
-                unsafe_paths.push(RefusedPath {
-                    source: summary.path.clone(),
-                    name,
-                    reason: reason.to_string(),
-                });
-            }
-            for ListedFile {
-                path,
-                size,
-                locator,
-            } in &listing.files
-            {
-                if is_junk(path) {
-                    summary.junk += 1;
-                    continue;
-                }
-                let Some(c) = classify(path) else {
-                    summary.ignored += 1;
-                    if ignored_examples.len() < IGNORED_EXAMPLES {
-                        ignored_examples.push(source.display_path(path));
-                    }
-                    continue;
-                };
-                present
-                    .entry((source_index, part_root(c.dir).to_string()))
-                    .or_insert([false; 4])[c.modality.index()] = true;
-                let count = summary.modalities.entry(c.modality).or_default();
-                count.files += 1;
-                count.bytes += size;
-                let file = FileRef {
-                    dir: dirs.id(c.dir),
-                    ext: exts.id(c.ext),
-                    size: *size,
-                    locator: *locator,
-                };
-                let slot = slots.entry(c.key.into()).or_insert_with(|| Slot {
-                    source: source_index,
-                    files: [None; 4],
-                });
-                let clash = if slot.source != source_index {
-                    slot.files.iter().flatten().next().copied()
-                } else {
-                    slot.files[c.modality.index()]
-                };
-                match clash {
-                    Some(taken) => duplicates
-                        .entry(c.key.to_string())
-                        .or_insert_with(|| Clashes {
-                            taken,
-                            colliding: Vec::new(),
-                        })
-                        .colliding
-                        .push((source_index, c.modality, path.clone())),
-                    None => slot.files[c.modality.index()] = Some(file),
-                }
-            }
-            summaries.push(summary);
-            sources.push(source);
+    fn add_file(
+        &mut self,
+        source_index: usize,
+        source: &Source,
+        summary: &mut SourceSummary,
+        ListedFile {
+            path,
+            size,
+            locator,
+        }: ListedFile,
+    ) {
+        summary.files += 1;
+        summary.bytes += size;
+        if is_junk(&path) {
+            summary.junk += 1;
+            return;
         }
+        let Some(c) = classify(&path) else {
+            summary.ignored += 1;
+            if self.ignored_examples.len() < IGNORED_EXAMPLES {
+                self.ignored_examples.push(source.display_path(&path));
+            }
+            return;
+        };
+        self.present
+            .entry((source_index, part_root(c.dir).to_string()))
+            .or_insert([false; 4])[c.modality.index()] = true;
+        let count = summary.modalities.entry(c.modality).or_default();
+        count.files += 1;
+        count.bytes += size;
+        let file = FileRef {
+            dir: self.dirs.id(c.dir),
+            ext: self.exts.id(c.ext),
+            size,
+            locator,
+        };
+        let slot = self.slots.entry(c.key.into()).or_insert_with(|| Slot {
+            source: source_index,
+            files: [None; 4],
+        });
+        let clash = if slot.source != source_index {
+            slot.files.iter().flatten().next().copied()
+        } else {
+            slot.files[c.modality.index()]
+        };
+        match clash {
+            Some(taken) => self
+                .duplicates
+                .entry(c.key.to_string())
+                .or_insert_with(|| Clashes {
+                    taken,
+                    colliding: Vec::new(),
+                })
+                .colliding
+                .push((source_index, c.modality, path.clone())),
+            None => slot.files[c.modality.index()] = Some(file),
+        }
+    }
 
+    fn finish(self) -> Inventory {
+        let Builder {
+            dirs,
+            exts,
+            slots,
+            duplicates,
+            unsafe_paths,
+            ignored_examples,
+            summaries,
+            present,
+            sources,
+        } = self;
         let mut inventory = Inventory {
             sources,
             summaries,
-            samples: Vec::new(),
+            samples: Vec::with_capacity(slots.len()),
             orphans: Vec::new(),
             duplicates: Vec::new(),
             unsafe_paths,
@@ -396,6 +416,17 @@ impl Inventory {
             }
         }
         inventory
+    }
+}
+
+impl Inventory {
+    /// Opens every source and builds the inventory, one source and one file at a time.
+    pub fn build(paths: &[PathBuf]) -> anyhow::Result<Inventory> {
+        let mut builder = Builder::default();
+        for path in paths {
+            builder.add_source(Source::open(path)?)?;
+        }
+        Ok(builder.finish())
     }
 
     fn rel_path(&self, key: &str, file: &FileRef) -> String {

@@ -1,6 +1,7 @@
 //! Sources: an SFHQ part as a folder or as the zip downloaded from Kaggle.
 //!
-//! A [`Source`] lists its files once ([`Listing`]) and later reads any of them by
+//! A [`Source`] lists its files once, one at a time ([`Source::list`]: nothing holds a
+//! million-file listing whole), and later reads any of them by
 //! [`Locator`], from any thread. Zip members are read in place, never extracted; member
 //! names are checked before anything else sees them, and a name that is absolute or climbs
 //! with `..` is refused and reported (`source.unsafe_path`), never opened.
@@ -49,13 +50,6 @@ pub struct UnsafePath {
     pub reason: &'static str,
 }
 
-/// Everything a source holds, as listed once.
-#[derive(Debug, Default)]
-pub struct Listing {
-    pub files: Vec<ListedFile>,
-    pub unsafe_paths: Vec<UnsafePath>,
-}
-
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -80,29 +74,32 @@ enum Backend {
 }
 
 impl Source {
-    /// Opens a folder or a zip file and lists its regular files.
-    pub fn open(path: &Path) -> anyhow::Result<(Source, Listing)> {
+    /// Opens a folder or a zip file (reading the zip's central directory).
+    pub fn open(path: &Path) -> anyhow::Result<Source> {
         use anyhow::Context;
         let meta = std::fs::metadata(path)
             .with_context(|| format!("{}: cannot open source", path.display()))?;
-        if meta.is_dir() {
-            let listing = folder::list(path)?;
-            let source = Source {
-                path: path.to_path_buf(),
-                kind: SourceKind::Folder,
-                backend: Backend::Folder,
-            };
-            Ok((source, listing))
+        let (kind, backend) = if meta.is_dir() {
+            (SourceKind::Folder, Backend::Folder)
         } else {
-            let (zip, listing) = zip::ZipSource::open(path).with_context(|| {
+            let zip = zip::ZipSource::open(path).with_context(|| {
                 format!("{}: not a folder and not a readable zip", path.display())
             })?;
-            let source = Source {
-                path: path.to_path_buf(),
-                kind: SourceKind::Zip,
-                backend: Backend::Zip(zip),
-            };
-            Ok((source, listing))
+            (SourceKind::Zip, Backend::Zip(zip))
+        };
+        Ok(Source {
+            path: path.to_path_buf(),
+            kind,
+            backend,
+        })
+    }
+
+    /// Hands every regular file to `on_file`, in a fixed order, and returns the names
+    /// refused on the way.
+    pub fn list(&self, on_file: &mut dyn FnMut(ListedFile)) -> anyhow::Result<Vec<UnsafePath>> {
+        match &self.backend {
+            Backend::Folder => folder::list(&self.path, on_file),
+            Backend::Zip(zip) => zip.list(on_file),
         }
     }
 

@@ -8,7 +8,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{ListedFile, Listing, Locator, UnsafePath};
+use super::{ListedFile, Locator, UnsafePath};
 
 /// A file handle with its own position, reading through `pread` so clones never interfere.
 #[derive(Clone)]
@@ -44,7 +44,7 @@ pub(super) struct ZipSource {
 }
 
 impl ZipSource {
-    pub(super) fn open(path: &Path) -> anyhow::Result<(ZipSource, Listing)> {
+    pub(super) fn open(path: &Path) -> anyhow::Result<ZipSource> {
         let file = File::open(path)?;
         let len = file.metadata()?.len();
         let shared = SharedFile {
@@ -52,8 +52,17 @@ impl ZipSource {
             len,
             pos: 0,
         };
-        let mut archive = zip::ZipArchive::new(shared)?;
-        let mut listing = Listing::default();
+        let archive = zip::ZipArchive::new(shared)?;
+        Ok(ZipSource { archive })
+    }
+
+    /// Hands every regular member to `on_file`, in central-directory order.
+    pub(super) fn list(
+        &self,
+        on_file: &mut dyn FnMut(ListedFile),
+    ) -> anyhow::Result<Vec<UnsafePath>> {
+        let mut archive = self.archive.clone();
+        let mut refused = Vec::new();
         for index in 0..archive.len() {
             let member = archive.by_index_raw(index)?;
             let name = String::from_utf8_lossy(member.name_raw()).into_owned();
@@ -61,23 +70,23 @@ impl ZipSource {
                 continue;
             }
             if let Some(reason) = unsafe_reason(&name) {
-                listing.unsafe_paths.push(UnsafePath { name, reason });
+                refused.push(UnsafePath { name, reason });
                 continue;
             }
             if member.is_symlink() {
-                listing.unsafe_paths.push(UnsafePath {
+                refused.push(UnsafePath {
                     name,
                     reason: "member is a symbolic link",
                 });
                 continue;
             }
-            listing.files.push(ListedFile {
+            on_file(ListedFile {
                 path: name.replace('\\', "/"),
                 size: member.size(),
                 locator: Locator::Member(u32::try_from(index)?),
             });
         }
-        Ok((ZipSource { archive }, listing))
+        Ok(refused)
     }
 
     pub(super) fn read_member(
