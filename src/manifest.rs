@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::sink::shard::ShardFormat;
 use crate::sink::ShardRecord;
 use crate::source::inventory::{Orphan, RefusedPath};
-use crate::source::SourceKind;
+use crate::source::{Source, SourceKind};
 use crate::split::SplitPlan;
 use crate::validate::report::{BlockShare, SampleIssues};
 use crate::validate::Code;
@@ -187,6 +187,73 @@ pub fn created_from_env() -> Option<String> {
         rem % 3600 / 60,
         rem % 60
     ))
+}
+
+/// How the manifest names a source and the files in it: by the source's own name
+/// (`SFHQ_pt2.zip`, `SFHQ_pt1`) instead of the path typed on the command line, so that the
+/// manifest's bytes do not depend on the working directory or where the download sits, and
+/// a published manifest carries no local path. The terminal still shows paths as typed.
+pub struct SourceNames {
+    /// (path as typed, its name), and the prefixes of the files in it.
+    sources: Vec<(String, String)>,
+    prefixes: Vec<(String, String)>,
+}
+
+impl SourceNames {
+    pub fn new(sources: &[Source]) -> SourceNames {
+        let mut names = SourceNames {
+            sources: Vec::new(),
+            prefixes: Vec::new(),
+        };
+        for source in sources {
+            let name = source_name(&source.path);
+            let (typed_prefix, named_prefix) = match source.kind {
+                SourceKind::Folder => (
+                    source.path.join("").display().to_string(),
+                    format!("{name}/"),
+                ),
+                SourceKind::Zip => (format!("{}!", source.path.display()), format!("{name}!")),
+            };
+            names
+                .sources
+                .push((source.path.display().to_string(), name));
+            names.prefixes.push((typed_prefix, named_prefix));
+        }
+        // A source inside another: the longer path decides.
+        names
+            .prefixes
+            .sort_by_key(|(typed, _)| std::cmp::Reverse(typed.len()));
+        names
+    }
+
+    /// The name of a source given by its path as typed.
+    pub fn source(&self, typed: &str) -> String {
+        self.sources
+            .iter()
+            .find(|(path, _)| path == typed)
+            .map_or_else(|| typed.to_string(), |(_, name)| name.clone())
+    }
+
+    /// A file's path with its source's typed path replaced by the source's name.
+    pub fn file(&self, typed: &str) -> String {
+        self.prefixes
+            .iter()
+            .find_map(|(prefix, named)| {
+                typed
+                    .strip_prefix(prefix.as_str())
+                    .map(|rest| format!("{named}{rest}"))
+            })
+            .unwrap_or_else(|| typed.to_string())
+    }
+}
+
+/// The last component of the source's real path (`.` names the current folder's name).
+fn source_name(path: &Path) -> String {
+    let resolved = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    resolved.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 #[cfg(test)]

@@ -493,3 +493,57 @@ fn help_documents_the_exit_codes() {
         }
     }
 }
+
+#[test]
+fn manifest_names_files_by_their_source_not_by_the_path_typed() {
+    // The same sources typed as absolute paths from one folder and as relative paths from
+    // another give the same manifest, and it holds no local path: it is published as is.
+    let t = TestDir::new();
+    let zip = fixtures().join("broken").join("unsafe_paths.zip");
+    t.convert(&[broken_folder(), zip], "abs", &[])
+        .expect_code(1);
+    let relative = run_in(
+        &fixtures(),
+        [
+            "convert",
+            "broken/SFHQ_pt3/",
+            "./broken/unsafe_paths.zip",
+            "--out",
+            t.join("rel").to_str().unwrap(),
+        ],
+    );
+    relative.expect_code(1);
+    let abs = fs::read_to_string(t.join("abs").join("manifest.json")).unwrap();
+    let rel = fs::read_to_string(t.join("rel").join("manifest.json")).unwrap();
+    assert_eq!(abs, rel);
+    assert!(!abs.contains(fixtures().to_str().unwrap()), "{abs}");
+    assert!(!abs.contains("broken/"), "{abs}");
+
+    let m = manifest(&t.join("abs"));
+    let names: Vec<&str> = m["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["SFHQ_pt3", "unsafe_paths.zip"]);
+    for list in ["excluded", "warned"] {
+        for sample in m[list].as_array().unwrap() {
+            for issue in sample["issues"].as_array().unwrap() {
+                let file = issue["file"].as_str().unwrap();
+                assert!(file.starts_with("SFHQ_pt3/"), "{file}");
+            }
+        }
+    }
+    assert!(!m["excluded"].as_array().unwrap().is_empty());
+    for orphan in m["orphans"].as_array().unwrap() {
+        for file in orphan["files"].as_array().unwrap() {
+            assert!(file.as_str().unwrap().starts_with("SFHQ_pt3/"), "{file}");
+        }
+    }
+    let refused = m["unsafe_paths"].as_array().unwrap();
+    assert_eq!(refused.len(), 3);
+    assert!(refused.iter().all(|r| r["source"] == "unsafe_paths.zip"));
+    // The terminal still shows paths as typed, so the user can find the files.
+    relative.expect_stderr_contains("broken/SFHQ_pt3/");
+}

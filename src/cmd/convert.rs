@@ -9,7 +9,9 @@ use anyhow::Context as _;
 
 use crate::config::ConvertConfig;
 use crate::exit::ExitCode;
-use crate::manifest::{self, FeatureEntry, LandmarksEntry, Manifest, SourceEntry, Tool};
+use crate::manifest::{
+    self, FeatureEntry, LandmarksEntry, Manifest, SourceEntry, SourceNames, Tool,
+};
 use crate::pipeline::{self, Completion, Context, Sample};
 use crate::schema::{self, DatasetSchema};
 use crate::sink::parquet::{ParquetSink, DATA_DIR};
@@ -18,7 +20,7 @@ use crate::sink::webdataset::{self, WebDatasetSink, INDEX_FILE, WDS_DIR};
 use crate::sink::{ShardRecord, Sink};
 use crate::source::inventory::Inventory;
 use crate::ui::{format_bytes, format_counts, sanitize, Printer, INTERRUPTED};
-use crate::validate::report::{excluded_by_code, Report};
+use crate::validate::report::{excluded_by_code, Report, SampleIssues};
 
 pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode> {
     prepare_output(&config.out, config.overwrite)?;
@@ -99,6 +101,8 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
     for (rel, text) in webdataset::index_files(&shards) {
         manifest::write_atomic(&config.out.join(rel), text.as_bytes())?;
     }
+    // The terminal shows paths as typed; the manifest names files by their source's name.
+    let excluded_as_typed = report.excluded.clone();
     let manifest = build_manifest(config, &inventory, &schema, report, parts, shards);
     manifest.write(&config.out)?;
 
@@ -108,6 +112,7 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
     print_summary(
         printer,
         &manifest,
+        &excluded_as_typed,
         &config.out,
         bar.started.elapsed().as_secs_f64(),
     );
@@ -233,6 +238,18 @@ fn build_manifest(
         *splits.entry(shard.split.clone()).or_insert(0) += shard.rows;
     }
     let landmark_count = config.check.checks.landmark_count;
+    let names = SourceNames::new(&inventory.sources);
+    let name_files = |samples: Vec<SampleIssues>| -> Vec<SampleIssues> {
+        samples
+            .into_iter()
+            .map(|mut sample| {
+                for issue in &mut sample.issues {
+                    issue.file = names.file(&issue.file);
+                }
+                sample
+            })
+            .collect()
+    };
     Manifest {
         format_version: manifest::FORMAT_VERSION,
         tool: Tool::this(),
@@ -241,7 +258,7 @@ fn build_manifest(
             .summaries
             .iter()
             .map(|s| SourceEntry {
-                path: s.path.clone(),
+                path: names.source(&s.path),
                 kind: s.kind,
                 files: s.files,
                 bytes: s.bytes,
@@ -272,28 +289,43 @@ fn build_manifest(
                 (f.model.clone(), entry)
             })
             .collect(),
-        excluded: report.excluded,
-        warned: report.warned,
-        orphans: report.orphans,
-        unsafe_paths: report.unsafe_paths,
+        excluded: name_files(report.excluded),
+        warned: name_files(report.warned),
+        orphans: report
+            .orphans
+            .into_iter()
+            .map(|mut orphan| {
+                orphan.files = orphan.files.iter().map(|f| names.file(f)).collect();
+                orphan
+            })
+            .collect(),
+        unsafe_paths: report
+            .unsafe_paths
+            .into_iter()
+            .map(|mut refused| {
+                refused.source = names.source(&refused.source);
+                refused
+            })
+            .collect(),
         errors: report.errors,
         warnings: report.warnings,
         segmentation_block_share: report.segmentation_block_share,
     }
 }
 
-fn print_summary(printer: &Printer, manifest: &Manifest, out: &Path, secs: f64) {
+fn print_summary(
+    printer: &Printer,
+    manifest: &Manifest,
+    excluded: &[SampleIssues],
+    out: &Path,
+    secs: f64,
+) {
     if printer.quiet {
         return;
     }
     let bytes: u64 = manifest.shards.iter().map(|s| s.bytes).sum();
     let read: u64 = manifest.sources.iter().map(|s| s.bytes).sum();
-    super::print_issues(
-        printer,
-        "excluded samples:",
-        &manifest.excluded,
-        "manifest.json",
-    );
+    super::print_issues(printer, "excluded samples:", excluded, "manifest.json");
     eprintln!(
         "wrote {} samples in {} shard(s), {}, to {} in {secs:.1} s ({:.0} samples/s, {}/s read)",
         manifest.rows,
