@@ -112,7 +112,29 @@ pub struct ConvertArgs {
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
 
-    /// Shard formats to write, reading the sources once: parquet, webdataset, or both.
+    #[command(flatten)]
+    pub sharding: ShardingArgs,
+
+    /// Rows per Parquet row group.
+    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub row_group_rows: u64,
+
+    /// Replace the output of an earlier run in --out (only sfhq-pack's own files are removed).
+    #[arg(long)]
+    pub overwrite: bool,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+
+    /// Print the manifest as JSON on stdout when done.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How rows are cut into shards and splits: `convert` writes with these, `plan` predicts.
+#[derive(Debug, Args)]
+pub struct ShardingArgs {
+    /// Shard formats: parquet, webdataset, or both (convert reads the sources once for all).
     #[arg(
         long = "format",
         value_enum,
@@ -135,21 +157,14 @@ pub struct ConvertArgs {
     /// Seed of the split draw; the same seed gives the same assignment in every run.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub split_seed: u64,
+}
 
-    /// Rows per Parquet row group.
-    #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub row_group_rows: u64,
-
-    /// Replace the output of an earlier run in --out (only sfhq-pack's own files are removed).
-    #[arg(long)]
-    pub overwrite: bool,
-
-    #[command(flatten)]
-    pub checks: CheckArgs,
-
-    /// Print the manifest as JSON on stdout when done.
-    #[arg(long)]
-    pub json: bool,
+impl ShardingArgs {
+    /// The split draw these options ask for.
+    pub fn split_plan(&self) -> anyhow::Result<crate::split::SplitPlan> {
+        crate::split::SplitPlan::parse(self.split.as_deref().unwrap_or(""), self.split_seed)
+            .map_err(|e| anyhow::anyhow!("--split: {e}"))
+    }
 }
 
 /// A shard format on the command line.
@@ -206,27 +221,8 @@ pub struct PlanArgs {
     #[arg(long, value_enum)]
     pub target: Option<Target>,
 
-    /// Shard formats to plan for, as in `convert`.
-    #[arg(
-        long = "format",
-        value_enum,
-        value_delimiter = ',',
-        default_value = "parquet",
-        value_name = "FORMATS"
-    )]
-    pub formats: Vec<FormatArg>,
-
-    /// Target shard size, as in `convert`.
-    #[arg(long, default_value = "500MB", value_parser = parse_size, value_name = "SIZE")]
-    pub shard_size: u64,
-
-    /// Splits, as in `convert`.
-    #[arg(long = "split", value_name = "NAME=FRACTION,...")]
-    pub split: Option<String>,
-
-    /// Seed of the split draw, as in `convert`.
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub split_seed: u64,
+    #[command(flatten)]
+    pub sharding: ShardingArgs,
 
     /// Print the plan as JSON on stdout.
     #[arg(long)]

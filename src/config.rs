@@ -57,15 +57,14 @@ pub struct ConvertConfig {
 
 impl ConvertConfig {
     pub fn from_args(args: &ConvertArgs) -> anyhow::Result<ConvertConfig> {
-        let splits = SplitPlan::parse(args.split.as_deref().unwrap_or(""), args.split_seed)
-            .map_err(|e| anyhow::anyhow!("--split: {e}"))?;
+        let splits = args.sharding.split_plan()?;
         let check = CheckConfig::from_args(&args.checks);
         Ok(ConvertConfig {
             splits,
             sources: args.sources.clone(),
             out: args.out.clone(),
             parquet: ParquetOptions {
-                shard_size: args.shard_size,
+                shard_size: args.sharding.shard_size,
                 row_group_rows: usize::try_from(args.row_group_rows).unwrap_or(usize::MAX),
                 landmark_count: args.checks.landmark_count,
             },
@@ -73,7 +72,7 @@ impl ConvertConfig {
             formats: [ShardFormat::Parquet, ShardFormat::Webdataset]
                 .into_iter()
                 .filter(|f| {
-                    args.formats.contains(&match f {
+                    args.sharding.formats.contains(&match f {
                         ShardFormat::Parquet => FormatArg::Parquet,
                         ShardFormat::Webdataset => FormatArg::Webdataset,
                     })

@@ -57,12 +57,7 @@ pub fn run(args: &ExtractArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         .flat_map(|s| super::verify::check_shard(&args.dir, s))
         .collect();
     if let Some(p) = problems.first() {
-        bail!(
-            "{}: {}: {}; run `sfhq-pack verify` and restore the shard before extracting",
-            sanitize(&p.path),
-            p.check,
-            sanitize(&p.message)
-        );
+        bail!("{p}; run `sfhq-pack verify` and restore the shard before extracting");
     }
     let per_part = manifest.parts.len() > 1;
     let mut written = 0u64;

@@ -59,12 +59,7 @@ pub fn run(args: &PackageArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let report = verify(dir, &manifest);
     if !report.problems.is_empty() {
         for problem in &report.problems {
-            eprintln!(
-                "FAILED {}: {}: {}",
-                sanitize(&problem.path),
-                problem.check,
-                sanitize(&problem.message)
-            );
+            eprintln!("FAILED {problem}");
         }
         eprintln!(
             "sfhq-pack: package: refusing to describe a folder that fails verify ({} problem(s) above); nothing was written. Restore the shards (or convert again) until `sfhq-pack verify {}` passes",

@@ -100,8 +100,7 @@ fn padded(len: u64) -> u64 {
 }
 
 pub fn run(args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let splits = SplitPlan::parse(args.split.as_deref().unwrap_or(""), args.split_seed)
-        .map_err(|e| anyhow::anyhow!("--split: {e}"))?;
+    let splits = args.sharding.split_plan()?;
     // A duplicate key stops `convert` before it writes anything: no plan can be kept.
     let inventory = super::inventory_without_duplicates(&args.sources)?;
     let plan = plan(&inventory, &splits, args);
@@ -115,8 +114,8 @@ pub fn run(args: &PlanArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
 }
 
 pub fn plan(inventory: &Inventory, splits: &SplitPlan, args: &PlanArgs) -> Plan {
-    let parquet = args.formats.contains(&FormatArg::Parquet);
-    let webdataset = args.formats.contains(&FormatArg::Webdataset);
+    let parquet = args.sharding.formats.contains(&FormatArg::Parquet);
+    let webdataset = args.sharding.formats.contains(&FormatArg::Webdataset);
     let mut rows: BTreeMap<String, u64> = BTreeMap::new();
     let mut parquet_cuts: BTreeMap<String, Cutter> = BTreeMap::new();
     let mut tar_cuts: BTreeMap<String, Cutter> = BTreeMap::new();
@@ -133,10 +132,11 @@ pub fn plan(inventory: &Inventory, splits: &SplitPlan, args: &PlanArgs) -> Plan 
         let features = file_size(sample, Modality::Features);
         if parquet {
             let payload = image + seg + landmarks + features;
-            parquet_cuts
-                .entry(split.clone())
-                .or_default()
-                .add(payload, args.shard_size, 0);
+            parquet_cuts.entry(split.clone()).or_default().add(
+                payload,
+                args.sharding.shard_size,
+                0,
+            );
         }
         if webdataset {
             let arrays = padded(landmarks) + if models { padded(features) } else { 0 };
@@ -144,7 +144,7 @@ pub fn plan(inventory: &Inventory, splits: &SplitPlan, args: &PlanArgs) -> Plan 
             tar_cuts
                 .entry(split)
                 .or_default()
-                .add(tar, args.shard_size, 2 * BLOCK);
+                .add(tar, args.sharding.shard_size, 2 * BLOCK);
         }
     }
 

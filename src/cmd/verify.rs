@@ -34,6 +34,19 @@ pub struct Problem {
     pub message: String,
 }
 
+/// `PATH: CHECK: MESSAGE`, with the names from the folder made safe for a terminal.
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            sanitize(&self.path),
+            self.check,
+            sanitize(&self.message)
+        )
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct VerifyReport {
     pub dir: String,
@@ -51,12 +64,7 @@ pub fn run(args: &VerifyArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for problem in &report.problems {
-            println!(
-                "FAILED {}: {}: {}",
-                sanitize(&problem.path),
-                problem.check,
-                sanitize(&problem.message)
-            );
+            println!("FAILED {problem}");
         }
         if report.problems.is_empty() {
             println!(

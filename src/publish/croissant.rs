@@ -113,6 +113,17 @@ fn parquet_source(column: &str) -> Map<String, Value> {
     source
 }
 
+/// Where a WebDataset field comes from: a property of the `.jpg` members.
+fn wds_source(extract: Value, regex: Option<&str>) -> Map<String, Value> {
+    let mut source = Map::new();
+    source.insert("fileSet".into(), json!({"@id": WDS_IMAGES}));
+    source.insert("extract".into(), extract);
+    if let Some(regex) = regex {
+        source.insert("transform".into(), json!({"regex": regex}));
+    }
+    source
+}
+
 fn field(
     id: &str,
     name: &str,
@@ -132,20 +143,11 @@ fn field(
 
 /// Element dtype and `arrayShape` of a (nested) `Sequence` feature.
 fn array_of(feature: &Value) -> (String, String) {
-    let mut dims = Vec::new();
-    let mut inner = feature;
-    while matches!(
-        inner.get("_type").and_then(Value::as_str),
-        Some("Sequence" | "List")
-    ) {
-        dims.push(
-            inner
-                .get("length")
-                .and_then(Value::as_u64)
-                .map_or("-1".to_string(), |n| n.to_string()),
-        );
-        inner = &inner["feature"];
-    }
+    let (dims, inner) = super::sequence_dims(feature);
+    let dims: Vec<String> = dims
+        .iter()
+        .map(|d| d.map_or("-1".to_string(), |n| n.to_string()))
+        .collect();
     (
         inner["dtype"].as_str().unwrap_or("float32").to_string(),
         dims.join(","),
@@ -337,29 +339,20 @@ pub fn document(facts: &Facts, meta: &Meta) -> Value {
             "description": "the images of the WebDataset shards, by sample key",
             "key": {"@id": format!("{WDS_RECORDS}/key")},
             "field": [
-                {
-                    "@type": "cr:Field",
-                    "@id": format!("{WDS_RECORDS}/key"),
-                    "name": "key",
-                    "description": column_description("key", manifest),
-                    "dataType": "sc:Text",
-                    "source": {
-                        "fileSet": {"@id": WDS_IMAGES},
-                        "extract": {"fileProperty": "filename"},
-                        "transform": {"regex": "^(.*)\\.jpg$"},
-                    },
-                },
-                {
-                    "@type": "cr:Field",
-                    "@id": format!("{WDS_RECORDS}/image"),
-                    "name": "image",
-                    "description": column_description("image", manifest),
-                    "dataType": "sc:ImageObject",
-                    "source": {
-                        "fileSet": {"@id": WDS_IMAGES},
-                        "extract": {"fileProperty": "content"},
-                    },
-                },
+                field(
+                    &format!("{WDS_RECORDS}/key"),
+                    "key",
+                    &column_description("key", manifest),
+                    json!("sc:Text"),
+                    wds_source(json!({"fileProperty": "filename"}), Some("^(.*)\\.jpg$")),
+                ),
+                field(
+                    &format!("{WDS_RECORDS}/image"),
+                    "image",
+                    &column_description("image", manifest),
+                    json!("sc:ImageObject"),
+                    wds_source(json!({"fileProperty": "content"}), None),
+                ),
             ],
         }));
     }

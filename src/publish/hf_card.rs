@@ -103,20 +103,11 @@ fn type_words(feature: &Value) -> String {
         Some("Value") => feature["dtype"].as_str().unwrap_or("?").to_string(),
         Some("Image") => "image".to_string(),
         Some("Sequence" | "List") => {
-            let mut dims = Vec::new();
-            let mut inner = feature;
-            while matches!(
-                inner.get("_type").and_then(Value::as_str),
-                Some("Sequence" | "List")
-            ) {
-                dims.push(
-                    inner
-                        .get("length")
-                        .and_then(Value::as_u64)
-                        .map_or("*".to_string(), |n| n.to_string()),
-                );
-                inner = &inner["feature"];
-            }
+            let (dims, inner) = super::sequence_dims(feature);
+            let dims: Vec<String> = dims
+                .iter()
+                .map(|d| d.map_or("*".to_string(), |n| n.to_string()))
+                .collect();
             format!("{}[{}]", type_words(inner), dims.join(", "))
         }
         _ => "struct".to_string(),

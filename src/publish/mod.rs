@@ -35,6 +35,21 @@ use crate::sink::shard::ShardFormat;
 use crate::sink::ShardRecord;
 use license::License;
 
+/// The lengths of a (nested) `Sequence`/`List` feature from the outside in (`None` for a
+/// list without a fixed length) and the element feature inside them.
+pub(crate) fn sequence_dims(feature: &Value) -> (Vec<Option<u64>>, &Value) {
+    let mut dims = Vec::new();
+    let mut inner = feature;
+    while matches!(
+        inner.get("_type").and_then(Value::as_str),
+        Some("Sequence" | "List")
+    ) {
+        dims.push(inner.get("length").and_then(Value::as_u64));
+        inner = &inner["feature"];
+    }
+    (dims, inner)
+}
+
 pub const CARD_FILE: &str = "README.md";
 pub const CROISSANT_FILE: &str = "croissant.json";
 pub const KAGGLE_DIR: &str = "kaggle";
