@@ -51,6 +51,41 @@ pub enum Command {
     /// Write publishing files for a converted folder: Hugging Face card, Croissant, Kaggle upload folder.
     #[command(after_help = EXIT_CODES_HELP)]
     Package(PackageArgs),
+    /// Find every pair of near-duplicate samples (feature cosine similarity >= threshold, exactly) and their groups.
+    #[command(after_help = DEDUP_EXIT_CODES_HELP)]
+    Dedup(DedupArgs),
+}
+
+/// `dedup` reports pairs through its exit code.
+pub const DEDUP_EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    no pair at or above the threshold
+  1    pairs found
+  2    could not run: usage error, unreadable source, duplicate keys, I/O failure
+  130  interrupted (Ctrl-C)";
+
+#[derive(Debug, Args)]
+pub struct DedupArgs {
+    /// SFHQ parts (folders or Kaggle zips: only feature pickles and image bytes are read) or
+    /// folders written by `convert` (only the feature column is read), in any mix.
+    #[arg(required = true, value_name = "SRC|DIR")]
+    pub sources: Vec<PathBuf>,
+
+    /// Report pairs whose cosine similarity (float32, unit vectors) is at or above this.
+    #[arg(long, default_value_t = crate::dedup::DEFAULT_THRESHOLD, value_name = "SIMILARITY")]
+    pub threshold: f64,
+
+    /// Feature model whose vectors are compared.
+    #[arg(long, default_value = crate::dedup::DEFAULT_MODEL, value_name = "NAME")]
+    pub model: String,
+
+    /// Refuse any raw source file larger than this (e.g. 64MiB).
+    #[arg(long, default_value = "64MiB", value_parser = parse_size, value_name = "SIZE")]
+    pub max_file_bytes: u64,
+
+    /// Print the pairs, groups and unchecked samples as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -102,3 +102,15 @@ impl ConvertConfig {
         }
     }
 }
+
+/// What `dedup` compares: the threshold and model asked for, one worker per core (at most
+/// `--threads`), since the matrix products are arithmetic, not I/O.
+pub fn dedup_config(args: &crate::cli::DedupArgs) -> anyhow::Result<crate::dedup::DedupConfig> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    crate::dedup::DedupConfig::new(
+        args.threshold,
+        &args.model,
+        rayon::current_num_threads().min(cores),
+        args.max_file_bytes,
+    )
+}

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod decode;
+pub mod dedup;
 pub mod encode;
 pub mod exit;
 pub mod manifest;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Extract(args) => cmd::extract::run(args, &printer),
         Command::Plan(args) => cmd::plan::run(args, &printer),
         Command::Package(args) => cmd::package::run(args, &printer),
+        Command::Dedup(args) => cmd::dedup::run(args, &printer),
     };
     match result {
         Ok(code) => code,

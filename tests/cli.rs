@@ -4,6 +4,7 @@
 mod util;
 
 mod convert;
+mod dedup;
 mod determinism;
 mod extract;
 mod hostile;

@@ -2,6 +2,7 @@
 //! (building the inventory, printing issues) live here.
 
 pub mod convert;
+pub mod dedup;
 pub mod extract;
 pub mod package;
 pub mod plan;

@@ -22,7 +22,7 @@ from conftest import (
     run_bin,
 )
 
-SCHEMAS = ("manifest", "report", "scan", "verify", "plan")
+SCHEMAS = ("manifest", "report", "scan", "verify", "plan", "dedup")
 OUTPUTS = (
     "good_output",
     "sharded_output",
@@ -295,3 +295,58 @@ def test_manifest_schema_rejects(broken_output, mutation):
     _mutations()[mutation](manifest)
     assert not load_schema("manifest").is_valid(manifest), f"{mutation} was accepted"
 
+
+
+DEDUP_SOURCES = (
+    "fixtures/dedup/SFHQ_pt7",
+    "fixtures/dedup/SFHQ_pt8.zip",
+    "fixtures/dedup/SFHQ_pt9_no_features",
+)
+
+
+def _dedup_json(case, tmp_path):
+    require("fixtures/dedup/EXPECTED.json")
+    if case == "raw":
+        args, code = DEDUP_SOURCES, 1
+    elif case == "converted":
+        out = tmp_path / "out"
+        run_bin("convert", *DEDUP_SOURCES, "--out", out, "--image-size", "8", "--quiet")
+        args, code = (out,), 1
+    else:
+        args, code = (DEDUP_SOURCES[0], "--threshold", "1.0"), 0
+    return json.loads(run_bin("dedup", *args, "--json", "--quiet", expect=code).stdout)
+
+
+@pytest.mark.parametrize("case", ["raw", "converted", "no-pairs"])
+def test_dedup_json_validates_and_matches_numpy(case, tmp_path):
+    report = _dedup_json(case, tmp_path)
+    assert_valid("dedup", report)
+    if case == "no-pairs":
+        assert report["pairs"] == [] and report["groups"] == []
+        return
+    # EXPECTED.json holds numpy's float32 brute force over the same stored vectors.
+    expected = json.loads((FIXTURES / "dedup" / "EXPECTED.json").read_text())
+    got = {(p["a"], p["b"], p["identical"]): p["similarity"] for p in report["pairs"]}
+    want = {(p["a"], p["b"], p["identical"]): p["similarity"] for p in expected["pairs"]}
+    assert sorted(got) == sorted(want)
+    for pair, similarity in want.items():
+        assert abs(got[pair] - similarity) < 1e-6, pair
+    assert report["groups"] == expected["groups"]
+    assert [u["key"] for u in report["unchecked"]] == expected["unchecked"]
+
+
+@pytest.mark.parametrize(
+    "mutation",
+    ["missing-groups", "similarity-above-1", "group-of-one", "extra-pair-field", "unchecked-as-keys"],
+)
+def test_dedup_schema_rejects(mutation, tmp_path):
+    report = _dedup_json("raw", tmp_path)
+    assert_valid("dedup", report)
+    {
+        "missing-groups": lambda r: r.pop("groups"),
+        "similarity-above-1": lambda r: r["pairs"][0].update(similarity=1.5),
+        "group-of-one": lambda r: r["groups"].append(["SFHQ_pt7_00000001"]),
+        "extra-pair-field": lambda r: r["pairs"][0].update(note="x"),
+        "unchecked-as-keys": lambda r: r.update(unchecked=[u["key"] for u in r["unchecked"]]),
+    }[mutation](report)
+    assert not load_schema("dedup").is_valid(report), f"{mutation} was accepted"

@@ -1,0 +1,175 @@
+//! `dedup`: every near-duplicate pair and group among the samples of the sources given,
+//! against a threshold; exit 1 when any pair is found.
+
+use std::time::Instant;
+
+use crate::cli::DedupArgs;
+use crate::dedup::{self, DedupReport, Sources};
+use crate::exit::ExitCode;
+use crate::pipeline::Progress;
+use crate::ui::{format_bytes, sanitize_line, Printer, INTERRUPTED};
+
+/// Lines of each list the text output shows before pointing to `--json`.
+const SHOWN: usize = 20;
+
+pub fn run(args: &DedupArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let config = crate::config::dedup_config(args)?;
+    let sources = Sources::open(&args.sources)?;
+    let started = Instant::now();
+    let bar = printer.progress(sources.samples(), "read");
+    let loaded = dedup::load(
+        sources.inventory.as_ref(),
+        &sources.converted,
+        &config,
+        &bar,
+    )?;
+    bar.finish();
+    let load_seconds = started.elapsed().as_secs_f64();
+    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        return Ok(ExitCode::Interrupted);
+    }
+    let bar = printer.progress(loaded.vectors.len() as u64, "compare");
+    let mut report = dedup::find(&loaded, &config, &INTERRUPTED, &|rows| bar.advance(rows, 0))?;
+    bar.finish();
+    report.stats.load_seconds = load_seconds;
+    drop(loaded);
+    if report.stats.interrupted {
+        printer.status("sfhq-pack: interrupted; no result");
+        return Ok(ExitCode::Interrupted);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    if !printer.quiet {
+        print_summary(&report);
+    }
+    Ok(ExitCode::from_problems(!report.pairs.is_empty()))
+}
+
+fn print_text(report: &DedupReport) {
+    println!(
+        "{}, threshold {}: {} samples, {} checked, {} unchecked",
+        sanitize_line(&report.model),
+        report.threshold,
+        report.stats.samples,
+        report.checked,
+        report.unchecked.len()
+    );
+    if !report.unchecked.is_empty() {
+        println!("unchecked (no usable '{}' vector):", sanitize_line(&report.model));
+        for u in report.unchecked.iter().take(SHOWN) {
+            println!("  {}: {}", sanitize_line(&u.key), sanitize_line(&u.reason));
+        }
+        more(report.unchecked.len());
+    }
+    if !report.pairs.is_empty() {
+        let mut top: Vec<&dedup::Pair> = report.pairs.iter().collect();
+        top.sort_by(|x, y| {
+            y.similarity
+                .total_cmp(&x.similarity)
+                .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
+        });
+        println!("top pairs:");
+        for p in top.iter().take(SHOWN) {
+            let what = if p.identical {
+                "1.0 (identical images)".to_string()
+            } else {
+                format!("{:.6}", p.similarity)
+            };
+            println!(
+                "  {what}  {}  {}",
+                sanitize_line(&p.a),
+                sanitize_line(&p.b)
+            );
+        }
+        more(top.len());
+        let mut largest: Vec<&Vec<String>> = report.groups.iter().collect();
+        largest.sort_by(|x, y| y.len().cmp(&x.len()).then_with(|| x.cmp(y)));
+        println!("largest groups:");
+        for g in largest.iter().take(SHOWN) {
+            let keys: Vec<String> = g.iter().take(8).map(|k| sanitize_line(k)).collect();
+            let rest = if g.len() > 8 { ", ..." } else { "" };
+            println!("  {} samples: {}{rest}", g.len(), keys.join(", "));
+        }
+        more(largest.len());
+    }
+    let identical = report.pairs.iter().filter(|p| p.identical).count();
+    if report.pairs.is_empty() {
+        println!(
+            "verdict: the dataset's claim holds: no pair at or above {} among {} checked samples{}",
+            report.threshold,
+            report.checked,
+            unchecked_note(report)
+        );
+    } else {
+        println!(
+            "verdict: the dataset's claim does not hold: {} pair(s) at or above {} ({identical} of identical images), in {} group(s){}",
+            report.pairs.len(),
+            report.threshold,
+            report.groups.len(),
+            unchecked_note(report)
+        );
+    }
+}
+
+fn unchecked_note(report: &DedupReport) -> String {
+    if report.unchecked.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} sample(s) unchecked (no usable vector)",
+            report.unchecked.len()
+        )
+    }
+}
+
+fn more(total: usize) {
+    if total > SHOWN {
+        println!("  ... {} more (all in --json)", total - SHOWN);
+    }
+}
+
+fn print_summary(report: &DedupReport) {
+    let s = &report.stats;
+    let read = if s.shard_bytes > 0 {
+        format!(
+            "{} read, of {} of Parquet shards",
+            format_bytes(s.bytes_read),
+            format_bytes(s.shard_bytes)
+        )
+    } else {
+        format!("{} read", format_bytes(s.bytes_read))
+    };
+    eprintln!(
+        "read {} samples ({read}) in {:.1} s; {} vectors held as {} ({}); compared {} pairs in {:.1} s ({} candidates from the float32 products, each checked exactly)",
+        s.samples,
+        s.load_seconds,
+        report.checked,
+        s.dtype,
+        format_bytes(s.vector_bytes),
+        s.compared_pairs,
+        s.search_seconds,
+        s.candidates
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verdict_names_the_count_and_threshold() {
+        let report = DedupReport {
+            threshold: 0.92,
+            model: "m".into(),
+            checked: 3,
+            unchecked: vec![],
+            pairs: vec![],
+            groups: vec![],
+            stats: Default::default(),
+        };
+        assert_eq!(unchecked_note(&report), "");
+    }
+}
