@@ -166,7 +166,9 @@ fn dedup_exits_0_when_no_pair_reaches_the_threshold() {
         "SFHQ_pt7_00000007".to_string(),
         false
     )));
-    assert!(!pairs.keys().any(|(a, b, _)| a.ends_with("14") || b.ends_with("14")));
+    assert!(!pairs
+        .keys()
+        .any(|(a, b, _)| a.ends_with("14") || b.ends_with("14")));
 }
 
 #[test]
@@ -179,11 +181,18 @@ fn dedup_refuses_what_it_cannot_run() {
         .expect_code(2)
         .expect_stderr_contains("cannot open source");
     // The same part raw and converted: every key twice.
-    t.convert(&[dedup_dir().join("SFHQ_pt7")], "out", &["--image-size", "8"])
-        .expect_code(0);
-    t.run(dedup_args(&[dedup_dir().join("SFHQ_pt7"), t.join("out")], &[]))
-        .expect_code(2)
-        .expect_stderr_contains("found in two sources");
+    t.convert(
+        &[dedup_dir().join("SFHQ_pt7")],
+        "out",
+        &["--image-size", "8"],
+    )
+    .expect_code(0);
+    t.run(dedup_args(
+        &[dedup_dir().join("SFHQ_pt7"), t.join("out")],
+        &[],
+    ))
+    .expect_code(2)
+    .expect_stderr_contains("found in two sources");
 }
 
 #[test]

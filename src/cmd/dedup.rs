@@ -58,7 +58,10 @@ fn print_text(report: &DedupReport) {
         report.unchecked.len()
     );
     if !report.unchecked.is_empty() {
-        println!("unchecked (no usable '{}' vector):", sanitize_line(&report.model));
+        println!(
+            "unchecked (no usable '{}' vector):",
+            sanitize_line(&report.model)
+        );
         for u in report.unchecked.iter().take(SHOWN) {
             println!("  {}: {}", sanitize_line(&u.key), sanitize_line(&u.reason));
         }
@@ -78,11 +81,7 @@ fn print_text(report: &DedupReport) {
             } else {
                 format!("{:.6}", p.similarity)
             };
-            println!(
-                "  {what}  {}  {}",
-                sanitize_line(&p.a),
-                sanitize_line(&p.b)
-            );
+            println!("  {what}  {}  {}", sanitize_line(&p.a), sanitize_line(&p.b));
         }
         more(top.len());
         let mut largest: Vec<&Vec<String>> = report.groups.iter().collect();

@@ -306,7 +306,8 @@ fn search_blocks(
                     vectors.units_into(col_start, col_end, &mut col_units[..cols * d]);
                     let lhs = MatRef::from_row_major_slice(row_units, rows, d);
                     let rhs = MatRef::from_row_major_slice(&col_units[..cols * d], cols, d);
-                    let out = MatMut::from_row_major_slice_mut(&mut tile[..rows * cols], rows, cols);
+                    let out =
+                        MatMut::from_row_major_slice_mut(&mut tile[..rows * cols], rows, cols);
                     faer::linalg::matmul::matmul(
                         out,
                         Accum::Replace,
@@ -466,17 +467,30 @@ mod tests {
             for _ in 0..150 {
                 // unrelated faces: cosine ~0.6 to each other through a shared component
                 let u = rng.unit(d);
-                rows.push(common.iter().zip(&u).map(|(c, x)| 0.77 * c + 0.63 * x).collect());
+                let row: Vec<f64> = common
+                    .iter()
+                    .zip(&u)
+                    .map(|(c, x)| 0.77 * c + 0.63 * x)
+                    .collect();
+                let norm = row.iter().map(|x| x * x).sum::<f64>().sqrt();
+                rows.push(row.into_iter().map(|x| x / norm).collect());
             }
             for k in 0..40 {
                 let base = rows[k * 3].clone();
                 let want = if k % 2 == 0 { 1.0 } else { -1.0 };
+                let mut tries = 0;
                 let planted = loop {
+                    tries += 1;
+                    assert!(tries < 10_000, "no vector within 1e-4 of the threshold");
                     let offset = want * rng.uniform() * 1e-4;
                     let row = at_similarity(&mut rng, &base, f64::from(threshold) + offset);
                     let exact = exact_pair(&base, &row, half);
                     let delta = f64::from(exact) - f64::from(threshold);
-                    let right_side = if want > 0.0 { delta >= 0.0 } else { delta < 0.0 };
+                    let right_side = if want > 0.0 {
+                        delta >= 0.0
+                    } else {
+                        delta < 0.0
+                    };
                     if delta.abs() < 1e-4 && right_side {
                         break row;
                     }
@@ -498,7 +512,7 @@ mod tests {
             for (rb, cb) in [(7, 5), (64, 32), (ROW_BLOCK, COL_BLOCK)] {
                 let (hits, stats) = search_blocks(&v, threshold, rb, cb, &stop, &|_| {});
                 assert_eq!(pairs(&hits), expected, "half={half}, blocks {rb}x{cb}");
-                assert!(stats.candidates >= 40, "the 40 near pairs are all candidates");
+                assert!(stats.candidates >= expected.len() as u64);
             }
         }
     }
@@ -508,7 +522,11 @@ mod tests {
         let mut rng = Rng(3);
         let base = rng.unit(16);
         let rows: Vec<Vec<f32>> = (0..37)
-            .map(|_| base.iter().map(|&x| (x + 1e-4 * rng.normal()) as f32).collect())
+            .map(|_| {
+                base.iter()
+                    .map(|&x| (x + 1e-4 * rng.normal()) as f32)
+                    .collect()
+            })
             .collect();
         let v = store(&rows);
         let stop = AtomicBool::new(false);

@@ -378,14 +378,19 @@ fn read_shard(
         .enumerate()
         .filter(|(_, c)| {
             let parts = c.path().parts();
-            matches!(parts.first().map(String::as_str), Some("key" | "image_sha256"))
-                || (parts.first().map(String::as_str) == Some("pretrained_features")
-                    && parts.get(1).map(String::as_str) == Some(model))
+            matches!(
+                parts.first().map(String::as_str),
+                Some("key" | "image_sha256")
+            ) || (parts.first().map(String::as_str) == Some("pretrained_features")
+                && parts.get(1).map(String::as_str) == Some(model))
         })
         .map(|(i, _)| i)
         .collect();
     let mask = ProjectionMask::leaves(builder.parquet_schema(), leaves);
-    let reader = builder.with_projection(mask).with_batch_size(4096).build()?;
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(4096)
+        .build()?;
     for batch in reader {
         let batch = batch?;
         let keys = batch
@@ -475,7 +480,10 @@ mod tests {
             });
         }
         let loaded = c.finish().unwrap();
-        assert_eq!(loaded.keys.iter().map(|k| &**k).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            loaded.keys.iter().map(|k| &**k).collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
         assert_eq!(loaded.row_sample, [1, 2]);
         assert_eq!(loaded.unchecked, [(0, "none".to_string())]);
         let mut c = Collector::new("m");

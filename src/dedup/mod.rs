@@ -49,7 +49,12 @@ pub struct DedupConfig {
 
 impl DedupConfig {
     /// Checks the threshold: a cosine similarity, above -1 and at most 1.
-    pub fn new(threshold: f64, model: &str, threads: usize, max_file_bytes: u64) -> anyhow::Result<Self> {
+    pub fn new(
+        threshold: f64,
+        model: &str,
+        threads: usize,
+        max_file_bytes: u64,
+    ) -> anyhow::Result<Self> {
         if !(threshold > -1.0 && threshold <= 1.0) {
             anyhow::bail!("threshold {threshold} is not a cosine similarity in (-1, 1]");
         }
@@ -153,7 +158,9 @@ impl Sources {
 
     /// Samples to read (for a progress bar).
     pub fn samples(&self) -> u64 {
-        self.inventory.as_ref().map_or(0, |i| i.samples.len() as u64)
+        self.inventory
+            .as_ref()
+            .map_or(0, |i| i.samples.len() as u64)
             + self.converted.iter().map(Converted::rows).sum::<u64>()
     }
 }
@@ -190,11 +197,15 @@ pub fn find(
 ) -> anyhow::Result<DedupReport> {
     let started = Instant::now();
     let threshold = config.threshold as f32;
-    let (hits, search) = kernel::search(&loaded.vectors, threshold, config.threads, stop, progress)?;
+    let (hits, search) =
+        kernel::search(&loaded.vectors, threshold, config.threads, stop, progress)?;
     // By sample index, a < b: feature pairs, then identical images over them.
     let mut pairs: BTreeMap<(u32, u32), (f32, bool)> = BTreeMap::new();
     for hit in hits {
-        let (a, b) = (loaded.row_sample[hit.a as usize], loaded.row_sample[hit.b as usize]);
+        let (a, b) = (
+            loaded.row_sample[hit.a as usize],
+            loaded.row_sample[hit.b as usize],
+        );
         pairs.insert((a.min(b), a.max(b)), (hit.similarity, false));
     }
     let mut by_hash: HashMap<[u8; 32], Vec<u32>> = HashMap::new();
