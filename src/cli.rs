@@ -132,6 +132,11 @@ pub struct ValidateArgs {
     #[command(flatten)]
     pub checks: CheckArgs,
 
+    /// Also warn (sample.near_duplicate) about every pair of samples whose CLIP_ViTL_14@336
+    /// similarity is at or above this, and about identical images, naming the partner.
+    #[arg(long, value_name = "SIMILARITY")]
+    pub dedup_threshold: Option<f64>,
+
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -160,6 +165,12 @@ pub struct ConvertArgs {
 
     #[command(flatten)]
     pub checks: CheckArgs,
+
+    /// Keep near-duplicates in one split: samples whose CLIP_ViTL_14@336 similarity is at or
+    /// above this (and identical images) form groups, and each group takes the split of its
+    /// smallest key. Reads the feature pickles and images once more before converting.
+    #[arg(long, value_name = "SIMILARITY")]
+    pub dedup_threshold: Option<f64>,
 
     /// Print the manifest as JSON on stdout when done.
     #[arg(long)]

@@ -53,6 +53,8 @@ pub struct ConvertConfig {
     pub overwrite: bool,
     pub json: bool,
     pub splits: SplitPlan,
+    /// `--dedup-threshold`: near-duplicate groups stay in one split.
+    pub dedup: Option<crate::dedup::DedupConfig>,
 }
 
 impl ConvertConfig {
@@ -84,6 +86,10 @@ impl ConvertConfig {
                 .unwrap_or(0),
             overwrite: args.overwrite,
             json: args.json,
+            dedup: args
+                .dedup_threshold
+                .map(|t| dedup_config_for_splits(t, args.checks.max_file_bytes))
+                .transpose()?,
         })
     }
 
@@ -106,11 +112,29 @@ impl ConvertConfig {
 /// What `dedup` compares: the threshold and model asked for, one worker per core (at most
 /// `--threads`), since the matrix products are arithmetic, not I/O.
 pub fn dedup_config(args: &crate::cli::DedupArgs) -> anyhow::Result<crate::dedup::DedupConfig> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     crate::dedup::DedupConfig::new(
         args.threshold,
         &args.model,
-        rayon::current_num_threads().min(cores),
+        dedup_threads(),
         args.max_file_bytes,
     )
+}
+
+fn dedup_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    rayon::current_num_threads().min(cores)
+}
+
+/// The dedup settings of `convert`/`validate --dedup-threshold`: the default model.
+pub fn dedup_config_for_splits(
+    threshold: f64,
+    max_file_bytes: u64,
+) -> anyhow::Result<crate::dedup::DedupConfig> {
+    crate::dedup::DedupConfig::new(
+        threshold,
+        crate::dedup::DEFAULT_MODEL,
+        dedup_threads(),
+        max_file_bytes,
+    )
+    .map_err(|e| anyhow::anyhow!("--dedup-threshold: {e}"))
 }

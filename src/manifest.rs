@@ -109,6 +109,10 @@ pub struct Manifest {
     /// Issues of severity warning, by code.
     pub warnings: BTreeMap<Code, u64>,
     pub segmentation_block_share: BlockShare,
+    /// `convert --dedup-threshold`: the threshold, the model and every near-duplicate group,
+    /// each kept in one split. Absent without the option.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dedup: Option<crate::dedup::DedupRecord>,
 }
 
 impl Manifest {

@@ -129,6 +129,17 @@ impl SplitPlan {
         }
         TRAIN
     }
+
+    /// The split of a key when near-duplicates must stay together: a key in a group takes
+    /// the split its group's smallest key draws (`groups` maps each grouped key to it, see
+    /// `dedup::group_map`); any other key keeps [`SplitPlan::split_of`].
+    pub fn split_of_grouped(
+        &self,
+        key: &str,
+        groups: &std::collections::HashMap<String, String>,
+    ) -> &str {
+        self.split_of(groups.get(key).map_or(key, String::as_str))
+    }
 }
 
 #[cfg(test)]
@@ -157,6 +168,22 @@ mod tests {
         );
         let other_seed = SplitPlan::parse("validation=0.1,test=0.2", 8).unwrap();
         assert!(keys.iter().any(|k| other_seed.split_of(k) != a.split_of(k)));
+    }
+
+    #[test]
+    fn a_group_takes_the_split_of_its_smallest_key() {
+        let plan = SplitPlan::parse("test=0.5", 3).unwrap();
+        let keys: Vec<String> = (0..40).map(|i| format!("k{i:02}")).collect();
+        let group: std::collections::HashMap<String, String> = keys[..10]
+            .iter()
+            .map(|k| (k.clone(), keys[0].clone()))
+            .collect();
+        for key in &keys[..10] {
+            assert_eq!(plan.split_of_grouped(key, &group), plan.split_of(&keys[0]));
+        }
+        for key in &keys[10..] {
+            assert_eq!(plan.split_of_grouped(key, &group), plan.split_of(key));
+        }
     }
 
     #[test]

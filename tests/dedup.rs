@@ -214,3 +214,137 @@ fn dedup_compares_another_model_when_asked() {
     assert!(unchecked.contains("SFHQ_pt7_00000001"));
     assert!(!unchecked.contains("SFHQ_pt7_00000014"));
 }
+
+/// key -> split, read from the Parquet shards themselves.
+fn assignment(out: &std::path::Path) -> BTreeMap<String, String> {
+    use arrow::array::AsArray;
+    let m = manifest(out);
+    let mut keys = BTreeMap::new();
+    for shard in m["shards"].as_array().unwrap() {
+        let file = std::fs::File::open(out.join(shard["path"].as_str().unwrap())).unwrap();
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            for key in batch.column_by_name("key").unwrap().as_string::<i32>() {
+                keys.insert(
+                    key.unwrap().to_string(),
+                    shard["split"].as_str().unwrap().to_string(),
+                );
+            }
+        }
+    }
+    keys
+}
+
+#[test]
+fn convert_keeps_each_group_in_one_split_and_other_keys_where_they_were() {
+    let t = TestDir::new();
+    let plain_args = [
+        "--image-size",
+        "8",
+        "--split",
+        "test=0.3",
+        "--split-seed",
+        "1",
+    ];
+    t.convert(&dedup_sources(), "plain", &plain_args)
+        .expect_code(0);
+    let mut grouped_args = plain_args.to_vec();
+    grouped_args.extend(["--dedup-threshold", "0.92"]);
+    t.convert(&dedup_sources(), "grouped", &grouped_args)
+        .expect_code(0)
+        .expect_stderr_contains("7 near-duplicate group(s) at 0.92 (3 unchecked)");
+    let (plain, grouped) = (assignment(&t.join("plain")), assignment(&t.join("grouped")));
+    assert_eq!(plain.len(), 37);
+    assert_eq!(
+        plain.keys().collect::<Vec<_>>(),
+        grouped.keys().collect::<Vec<_>>()
+    );
+    let want = expected();
+    let groups: Vec<Vec<String>> = serde_json::from_value(want["groups"].clone()).unwrap();
+    let mut straddled = 0;
+    let mut in_group = BTreeSet::new();
+    for group in &groups {
+        let splits: BTreeSet<&String> = group.iter().map(|k| &grouped[k]).collect();
+        assert_eq!(splits.len(), 1, "{group:?} split apart: {splits:?}");
+        // The group's split is the one its smallest key draws without the option.
+        assert_eq!(grouped[&group[0]], plain[&group[0]], "{group:?}");
+        let before: BTreeSet<&String> = group.iter().map(|k| &plain[k]).collect();
+        straddled += usize::from(before.len() > 1);
+        in_group.extend(group.iter().cloned());
+    }
+    assert!(
+        straddled > 0,
+        "no group straddled the splits without the option: the test would prove nothing"
+    );
+    for (key, split) in &plain {
+        if !in_group.contains(key) {
+            assert_eq!(&grouped[key], split, "{key} moved though it is in no group");
+        }
+    }
+    let m = manifest(&t.join("grouped"));
+    assert_eq!(m["dedup"]["threshold"], 0.92);
+    assert_eq!(m["dedup"]["model"], "CLIP_ViTL_14@336");
+    assert_eq!(m["dedup"]["groups"], want["groups"]);
+    assert!(manifest(&t.join("plain")).get("dedup").is_none());
+}
+
+#[test]
+fn validate_warns_about_each_near_duplicate_naming_the_partner() {
+    let t = TestDir::new();
+    let mut args = vec!["validate".into()];
+    args.extend(dedup_sources().into_iter().map(PathBuf::into_os_string));
+    args.extend(["--image-size", "8", "--dedup-threshold", "0.92"].map(Into::into));
+    let text = t.run(&args);
+    text.expect_code(0)
+        .expect_stdout_contains("SFHQ_pt7_00000002\tsample.near_duplicate\twarning\t");
+    args.push("--json".into());
+    let run = t.run(&args);
+    run.expect_code(0);
+    let report = run.json();
+    assert_eq!(
+        report["warnings"]["sample.near_duplicate"], 20,
+        "10 pairs, both keys"
+    );
+    let issues = |key: &str| -> Vec<String> {
+        report["warned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap_or_else(|| panic!("{key} not warned"))["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["code"] == "sample.near_duplicate")
+            .map(|i| i["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let one = issues("SFHQ_pt7_00000001");
+    assert_eq!(one.len(), 1);
+    assert!(
+        one[0].contains("SFHQ_pt7_00000002") && one[0].contains("similarity 0.99"),
+        "{one:?}"
+    );
+    let middle = issues("SFHQ_pt7_00000005");
+    assert_eq!(
+        middle.len(),
+        2,
+        "the middle of the chain has two partners: {middle:?}"
+    );
+    let same = issues("SFHQ_pt8_00000012");
+    assert!(same[0].contains("SFHQ_pt7_00000013") && same[0].contains("same image bytes"));
+    let warned: BTreeSet<&str> = report["warned"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        !warned.contains("SFHQ_pt7_00000006"),
+        "a near miss is not a near duplicate"
+    );
+}

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use crate::config::ConvertConfig;
+use crate::dedup;
 use crate::exit::ExitCode;
 use crate::manifest::{
     self, FeatureEntry, LandmarksEntry, Manifest, SourceEntry, SourceNames, Tool,
@@ -32,6 +33,29 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
         inventory.sources.len()
     ));
     let schema = schema::discover(&inventory, checks, config.check.max_file_bytes);
+    // --dedup-threshold: near-duplicate groups, found before any sample is written.
+    let near_duplicates = match &config.dedup {
+        Some(d) => {
+            let bar = printer.progress(inventory.samples.len() as u64, "dedup");
+            let found = dedup::find_in_inventory(&inventory, d, &INTERRUPTED, &bar)?;
+            bar.finish();
+            if found.stats.interrupted {
+                return Ok(ExitCode::Interrupted);
+            }
+            printer.status(&format!(
+                "sfhq-pack: {} near-duplicate group(s) at {} ({} unchecked); each stays in one split",
+                found.groups.len(),
+                d.threshold,
+                found.unchecked.len()
+            ));
+            Some(found)
+        }
+        None => None,
+    };
+    let groups = near_duplicates
+        .as_ref()
+        .map(dedup::group_map)
+        .unwrap_or_default();
     if config.formats.contains(&ShardFormat::Webdataset) {
         refuse_unusable_keys(&inventory, &schema)?;
     }
@@ -61,7 +85,7 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
                     part: processed.part,
                     payload,
                 });
-                let split = config.splits.split_of(&sample.key);
+                let split = config.splits.split_of_grouped(&sample.key, &groups);
                 if !sinks.contains_key(split) {
                     sinks.insert(split.to_string(), open_sinks(config, &schema, split)?);
                 }
@@ -103,7 +127,10 @@ pub fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<ExitCode
     }
     // The terminal shows paths as typed; the manifest names files by their source's name.
     let excluded_as_typed = report.excluded.clone();
-    let manifest = build_manifest(config, &inventory, &schema, report, parts, shards);
+    let mut manifest = build_manifest(config, &inventory, &schema, report, parts, shards);
+    manifest.dedup = near_duplicates
+        .as_ref()
+        .map(dedup::DedupRecord::from_report);
     manifest.write(&config.out)?;
 
     if config.json {
@@ -310,6 +337,7 @@ fn build_manifest(
         errors: report.errors,
         warnings: report.warnings,
         segmentation_block_share: report.segmentation_block_share,
+        dedup: None,
     }
 }
 

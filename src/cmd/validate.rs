@@ -10,6 +10,10 @@ use crate::validate::report::Report;
 
 pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     let config = CheckConfig::from_args(&args.checks);
+    let dedup = args
+        .dedup_threshold
+        .map(|t| crate::config::dedup_config_for_splits(t, config.max_file_bytes))
+        .transpose()?;
     let inventory = super::inventory_without_duplicates(&args.sources)?;
     let schema = schema::discover(&inventory, &config.checks, config.max_file_bytes);
     let context = Context {
@@ -28,6 +32,15 @@ pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     bar.finish();
     if completion == Completion::Interrupted {
         return Ok(ExitCode::Interrupted);
+    }
+    if let Some(d) = &dedup {
+        let bar = printer.progress(inventory.samples.len() as u64, "dedup");
+        let found = crate::dedup::find_in_inventory(&inventory, d, &INTERRUPTED, &bar)?;
+        bar.finish();
+        if found.stats.interrupted {
+            return Ok(ExitCode::Interrupted);
+        }
+        crate::dedup::add_to_report(&mut report, &found, &inventory);
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

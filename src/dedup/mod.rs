@@ -25,7 +25,9 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::Progress;
-use crate::source::inventory::Inventory;
+use crate::source::inventory::{Inventory, Modality};
+use crate::validate::report::{Report, SampleIssues};
+use crate::validate::{Code, Issue};
 use load::{Collector, Converted, Loaded};
 
 /// The model whose vectors are compared unless told otherwise: the one SFHQ's authors used
@@ -306,6 +308,50 @@ impl DedupRecord {
             threshold: report.threshold,
             model: report.model.clone(),
             groups: report.groups.clone(),
+        }
+    }
+}
+/// One `sample.near_duplicate` warning per sample and partner: each key of a pair names the
+/// other and the similarity. Warnings keep the sample; they are counted like the others.
+pub fn add_to_report(report: &mut Report, dedup: &DedupReport, inventory: &Inventory) {
+    let files: HashMap<&str, String> = inventory
+        .samples
+        .iter()
+        .map(|s| {
+            let file = inventory
+                .display_path(s, Modality::Features)
+                .or_else(|| inventory.display_path(s, Modality::Image))
+                .unwrap_or_default();
+            (&*s.key, file)
+        })
+        .collect();
+    for pair in &dedup.pairs {
+        for (key, partner) in [(&pair.a, &pair.b), (&pair.b, &pair.a)] {
+            let message = if pair.identical {
+                format!("near duplicate of {partner}: the same image bytes (similarity 1.0)")
+            } else {
+                format!(
+                    "near duplicate of {partner}: {} similarity {} >= {}",
+                    dedup.model, pair.similarity, dedup.threshold
+                )
+            };
+            let file = files.get(key.as_str()).cloned().unwrap_or_default();
+            let issue = Issue::new(Code::SampleNearDuplicate, file, message);
+            *report.warnings.entry(issue.code).or_default() += 1;
+            if let Some(s) = report.excluded.iter_mut().find(|s| &s.key == key) {
+                s.issues.push(issue);
+                continue;
+            }
+            match report.warned.binary_search_by(|s| s.key.as_str().cmp(key)) {
+                Ok(i) => report.warned[i].issues.push(issue),
+                Err(i) => report.warned.insert(
+                    i,
+                    SampleIssues {
+                        key: key.clone(),
+                        issues: vec![issue],
+                    },
+                ),
+            }
         }
     }
 }

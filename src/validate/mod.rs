@@ -65,6 +65,7 @@ codes! {
     FeaturesDimMismatch = "features.dim_mismatch", Error;
     FeaturesTooLarge = "features.too_large", Error;
     SampleMissing = "sample.missing", Error;
+    SampleNearDuplicate = "sample.near_duplicate", Warning;
     SourceOrphan = "source.orphan", Warning;
     SourceUnsafePath = "source.unsafe_path", Error;
     SourceDuplicate = "source.duplicate", Error;
@@ -158,6 +159,7 @@ mod tests {
             [
                 "segmentation.blocks",
                 "landmarks.out_of_bounds",
+                "sample.near_duplicate",
                 "source.orphan"
             ]
         );

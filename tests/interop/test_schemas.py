@@ -47,7 +47,8 @@ def test_schema_is_valid_draft_2020_12_with_descriptions(name):
         if isinstance(node, dict):
             if node.get("type") == "object" and "properties" in node:
                 assert node.get("additionalProperties") is False, f"{where} is not closed"
-                assert set(node.get("required", [])) == set(node["properties"]) - {"created"}, where
+                # `created` and `dedup` (convert --dedup-threshold) are written only when asked for
+                assert set(node.get("required", [])) == set(node["properties"]) - {"created", "dedup"}, where
                 for prop, sub in node["properties"].items():
                     assert sub.get("description"), f"{where}/properties/{prop} has no description"
             for key, value in node.items():
@@ -350,3 +351,22 @@ def test_dedup_schema_rejects(mutation, tmp_path):
         "unchecked-as-keys": lambda r: r.update(unchecked=[u["key"] for u in r["unchecked"]]),
     }[mutation](report)
     assert not load_schema("dedup").is_valid(report), f"{mutation} was accepted"
+
+
+def test_dedup_threshold_outputs_validate(tmp_path):
+    """`validate --dedup-threshold --json` and the manifest of `convert --dedup-threshold`."""
+    require("fixtures/dedup/EXPECTED.json")
+    report = json.loads(
+        run_bin("validate", *DEDUP_SOURCES, "--image-size", "8", "--dedup-threshold", "0.92",
+                "--json", "--quiet").stdout
+    )
+    assert_valid("report", report)
+    assert report["warnings"]["sample.near_duplicate"] == 20
+    out = tmp_path / "out"
+    run_bin("convert", *DEDUP_SOURCES, "--out", out, "--image-size", "8", "--split", "test=0.3",
+            "--dedup-threshold", "0.92", "--quiet")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert_valid("manifest", manifest)
+    expected = json.loads((FIXTURES / "dedup" / "EXPECTED.json").read_text())
+    assert manifest["dedup"] == {"threshold": 0.92, "model": "CLIP_ViTL_14@336",
+                                 "groups": expected["groups"]}
