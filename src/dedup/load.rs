@@ -228,12 +228,7 @@ fn read_raw_sample(
 
 /// A decoded (1, D) or (D,) float array as a vector.
 fn raw_vector(array: &Array) -> Result<RawVector, String> {
-    let is_vector = match array.shape.as_slice() {
-        [_] => true,
-        [1, _] => true,
-        _ => false,
-    };
-    if !is_vector {
+    if !matches!(array.shape.as_slice(), [_] | [1, _]) {
         return Err(format!("array of shape {:?}, expected (1, D)", array.shape));
     }
     let data = &array.data;
