@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Generates N SFHQ-shaped samples for the dedup benchmark: realistic clustered float16 CLIP-like
-vectors (768-d, unnormalised, norms 8-12) in feature pickles, one tiny distinct JPEG per sample,
+vectors (768-d, unnormalised, norms 8-12) in feature pickles, one tiny distinct PNG per sample,
 and the same vectors as one .npy matrix for the Python references.
 
     gen.py N OUT_DIR [--seed S]
@@ -66,10 +66,11 @@ def main():
     os.makedirs(os.path.join(part, "pretrained_features"), exist_ok=True)
     keys = [f"SFHQ_pt1_{i:08d}" for i in range(n)]
     for i, key in enumerate(keys):
+        # lossless, so that every sample's image bytes differ (JPEG would make equal files)
         pixels = np.frombuffer(i.to_bytes(4, "little") * 48, dtype=np.uint8).reshape(8, 8, 3)
         buf = io.BytesIO()
-        Image.fromarray(pixels, "RGB").save(buf, "JPEG", quality=95)
-        with open(os.path.join(part, "images", key + ".jpg"), "wb") as f:
+        Image.fromarray(pixels, "RGB").save(buf, "PNG")
+        with open(os.path.join(part, "images", key + ".png"), "wb") as f:
             f.write(buf.getvalue())
         with open(os.path.join(part, "pretrained_features", key + ".pickle"), "wb") as f:
             pickle.dump({VITL: X[i : i + 1].copy()}, f, protocol=4)

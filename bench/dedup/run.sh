@@ -5,7 +5,7 @@
 #   bench/dedup/run.sh [N...]     default: 10000 20000 50000 100000
 #
 # For each N: generates N samples (float16 768-d clustered vectors in feature pickles, tiny
-# JPEGs), converts them once with sfhq-pack (not timed), then times, under /usr/bin/time -v,
+# PNGs), converts them once with sfhq-pack (not timed), then times, under /usr/bin/time -v,
 #   ours    sfhq-pack dedup CONVERTED_DIR --json  (reads the Parquet feature column)
 #   numpy   bench/dedup/ref_numpy.py  (vectors from a .npy file)
 #   faiss   bench/dedup/ref_faiss.py  (vectors from a .npy file)
