@@ -31,6 +31,8 @@ def main():
     ap.add_argument("n", type=int)
     ap.add_argument("out")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--image-px", type=int, default=8,
+                    help="side of the images: 8 (tiny PNGs) or more (noise JPEGs of realistic size)")
     a = ap.parse_args()
     rng = np.random.default_rng(a.seed)
     n = a.n
@@ -66,11 +68,18 @@ def main():
     os.makedirs(os.path.join(part, "pretrained_features"), exist_ok=True)
     keys = [f"SFHQ_pt1_{i:08d}" for i in range(n)]
     for i, key in enumerate(keys):
-        # lossless, so that every sample's image bytes differ (JPEG would make equal files)
-        pixels = np.frombuffer(i.to_bytes(4, "little") * 48, dtype=np.uint8).reshape(8, 8, 3)
         buf = io.BytesIO()
-        Image.fromarray(pixels, "RGB").save(buf, "PNG")
-        with open(os.path.join(part, "images", key + ".png"), "wb") as f:
+        if a.image_px == 8:
+            # lossless, so that every sample's image bytes differ (JPEG would make equal files)
+            pixels = np.frombuffer(i.to_bytes(4, "little") * 48, dtype=np.uint8).reshape(8, 8, 3)
+            Image.fromarray(pixels, "RGB").save(buf, "PNG")
+            ext = "png"
+        else:
+            # noise compresses badly: about as many bytes as a real 1024x1024 face JPEG at 512 px
+            pixels = rng.integers(0, 256, (a.image_px, a.image_px, 3), dtype=np.uint8)
+            Image.fromarray(pixels, "RGB").save(buf, "JPEG", quality=90)
+            ext = "jpg"
+        with open(os.path.join(part, "images", f"{key}.{ext}"), "wb") as f:
             f.write(buf.getvalue())
         with open(os.path.join(part, "pretrained_features", key + ".pickle"), "wb") as f:
             pickle.dump({VITL: X[i : i + 1].copy()}, f, protocol=4)

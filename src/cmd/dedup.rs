@@ -28,8 +28,16 @@ pub fn run(args: &DedupArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
     if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
         return Ok(ExitCode::Interrupted);
     }
-    let bar = printer.progress(loaded.vectors.len() as u64, "compare");
-    let mut report = dedup::find(&loaded, &config, &INTERRUPTED, &|rows| bar.advance(rows, 0))?;
+    // The bar counts samples; the search reports tiles: shown as the same share of samples.
+    let samples = loaded.vectors.len() as u64;
+    let tiles = dedup::kernel::tile_count(loaded.vectors.len()).max(1);
+    let bar = printer.progress(samples, "compare");
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let on_tiles = |n: u64| {
+        let before = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        bar.advance((before + n) * samples / tiles - before * samples / tiles, 0);
+    };
+    let mut report = dedup::find(&loaded, &config, &INTERRUPTED, &on_tiles)?;
     bar.finish();
     report.stats.load_seconds = load_seconds;
     drop(loaded);

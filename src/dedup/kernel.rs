@@ -19,20 +19,21 @@
 //!
 //! **Memory.** Only the stored vectors stay in memory (float16 when every source vector was
 //! float16, float32 otherwise), plus one f64 scale per row. Unit vectors are made per tile:
-//! one row block of [`ROW_BLOCK`] vectors, and per worker one column block of [`COL_BLOCK`]
-//! vectors and its `ROW_BLOCK x COL_BLOCK` product, whatever the dataset size.
+//! per worker one row block of [`ROW_BLOCK`] vectors, one column block of [`COL_BLOCK`]
+//! vectors and their `ROW_BLOCK x COL_BLOCK` product (about 32 MB), whatever the dataset size.
 //!
-//! **Work.** Only tiles on or above the diagonal are computed (each pair once), in parallel
-//! over column blocks, each tile a single-threaded `faer` product.
+//! **Work.** Only tiles on or above the diagonal are computed (each pair once), as one flat
+//! list shared by the workers, each tile a single-threaded `faer` product.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use faer::{Accum, MatMut, MatRef, Par};
 use half::f16;
+use half::slice::HalfFloatSliceExt;
 use rayon::prelude::*;
 
-/// Vectors per row block: its unit vectors are shared by every worker.
-pub const ROW_BLOCK: usize = 2048;
+/// Vectors per row block: a worker keeps its unit vectors while it goes along the row.
+pub const ROW_BLOCK: usize = 4096;
 /// Vectors per column block: one per worker at a time.
 pub const COL_BLOCK: usize = 1024;
 
@@ -188,8 +189,11 @@ impl Vectors {
         let scale = self.inv_norms[row];
         match &self.storage {
             Storage::F16(v) => {
-                for (o, x) in out.iter_mut().zip(&v[row * d..(row + 1) * d]) {
-                    *o = (f64::from(x.to_f32()) * scale) as f32;
+                // The slice conversion picks F16C at run time (the scalar one is software
+                // unless the build targets it); float16 -> float32 is exact either way.
+                v[row * d..(row + 1) * d].convert_to_f32_slice(out);
+                for o in out.iter_mut() {
+                    *o = (f64::from(*o) * scale) as f32;
                 }
             }
             Storage::F32(v) => {
@@ -255,7 +259,8 @@ pub struct SearchStats {
 }
 
 /// Every pair of rows whose exact similarity is `>= threshold` (rounded to float32), with
-/// `threads` workers. `progress` is called with the number of rows whose pairs are done.
+/// `threads` workers. `progress` is called with the number of tiles done, out of
+/// [`tile_count`].
 pub fn search(
     vectors: &Vectors,
     threshold: f32,
@@ -269,6 +274,45 @@ pub fn search(
     Ok(pool.install(|| search_blocks(vectors, threshold, ROW_BLOCK, COL_BLOCK, stop, progress)))
 }
 
+/// The tiles on or above the diagonal: (first row, first column), row-major.
+fn tiles(n: usize, row_block: usize, col_block: usize) -> Vec<(usize, usize)> {
+    let mut tiles = Vec::new();
+    for row_start in (0..n).step_by(row_block) {
+        // Column blocks are aligned; skip those entirely at or left of the block's first row.
+        let first_col = (row_start + 1) / col_block * col_block;
+        for col_start in (first_col..n).step_by(col_block) {
+            tiles.push((row_start, col_start));
+        }
+    }
+    tiles
+}
+
+/// How many tiles [`search`] computes for `n` vectors (its progress total).
+pub fn tile_count(n: usize) -> u64 {
+    tiles(n, ROW_BLOCK, COL_BLOCK).len() as u64
+}
+
+/// A worker's buffers: the unit vectors of the row block it last used (rows rarely change
+/// between consecutive tiles), of one column block, and one product tile.
+#[derive(Default)]
+struct Buffers {
+    /// (search, first row) of the row block in `rows`: a thread serves several searches.
+    row_block: Option<(u64, usize)>,
+    rows: Vec<f32>,
+    cols: Vec<f32>,
+    tile: Vec<f32>,
+}
+
+/// Numbers each search, so that a worker never reuses another search's row block.
+static SEARCHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
+}
+
+/// Tiles handed out between two looks at the stop flag.
+const TILES_PER_ROUND: usize = 64;
+
 fn search_blocks(
     vectors: &Vectors,
     threshold: f32,
@@ -278,80 +322,94 @@ fn search_blocks(
     progress: &(dyn Fn(u64) + Sync),
 ) -> (Vec<Hit>, SearchStats) {
     let n = vectors.len();
-    let d = vectors.dim();
-    let cut = threshold - filter_margin(d);
+    let search = SEARCHES.fetch_add(1, Ordering::Relaxed);
+    let cut = threshold - filter_margin(vectors.dim());
     let mut hits = Vec::new();
     let mut stats = SearchStats {
         pairs: (n as u64) * (n.saturating_sub(1) as u64) / 2,
         ..SearchStats::default()
     };
-    let mut rows_units = vec![0f32; row_block.min(n) * d];
-    for row_start in (0..n).step_by(row_block) {
+    // One flat list of tiles for all workers: nobody waits at the end of a row block.
+    for round in tiles(n, row_block, col_block).chunks(TILES_PER_ROUND) {
         if stop.load(Ordering::SeqCst) {
             stats.interrupted = true;
             break;
         }
-        let row_end = (row_start + row_block).min(n);
-        let rows = row_end - row_start;
-        vectors.units_into(row_start, row_end, &mut rows_units[..rows * d]);
-        let row_units = &rows_units[..rows * d];
-        let col_starts: Vec<usize> = (row_start..n).step_by(col_block).collect();
-        let found: Vec<(Vec<Hit>, u64)> = col_starts
+        let found: Vec<(Vec<Hit>, u64)> = round
             .par_iter()
-            .map_init(
-                || (vec![0f32; col_block * d], vec![0f32; row_block * col_block]),
-                |(col_units, tile), &col_start| {
-                    let col_end = (col_start + col_block).min(n);
-                    let cols = col_end - col_start;
-                    vectors.units_into(col_start, col_end, &mut col_units[..cols * d]);
-                    let lhs = MatRef::from_row_major_slice(row_units, rows, d);
-                    let rhs = MatRef::from_row_major_slice(&col_units[..cols * d], cols, d);
-                    let out =
-                        MatMut::from_row_major_slice_mut(&mut tile[..rows * cols], rows, cols);
-                    faer::linalg::matmul::matmul(
-                        out,
-                        Accum::Replace,
-                        lhs,
-                        rhs.transpose(),
-                        1.0f32,
-                        Par::Seq,
-                    );
-                    let mut found = Vec::new();
-                    let mut candidates = 0u64;
-                    for i in 0..rows {
-                        let a = row_start + i;
-                        // On the diagonal tiles, only pairs with b > a.
-                        let first = (a + 1).max(col_start) - col_start;
-                        let line = &tile[i * cols..(i + 1) * cols];
-                        for (j, &value) in line.iter().enumerate().skip(first) {
-                            if value >= cut {
-                                candidates += 1;
-                                let b = col_start + j;
-                                let exact = exact_dot(
-                                    &row_units[i * d..(i + 1) * d],
-                                    &col_units[j * d..(j + 1) * d],
-                                );
-                                if exact >= threshold {
-                                    found.push(Hit {
-                                        a: a as u32,
-                                        b: b as u32,
-                                        similarity: exact,
-                                    });
-                                }
-                            }
-                        }
-                    }
-                    (found, candidates)
-                },
-            )
+            .map(|&(row_start, col_start)| {
+                BUFFERS.with(|b| {
+                    let mut b = b.borrow_mut();
+                    let b = &mut *b;
+                    tile_pairs(
+                        vectors,
+                        (search, row_start, col_start),
+                        (row_block, col_block),
+                        cut,
+                        threshold,
+                        b,
+                    )
+                })
+            })
             .collect();
         for (found, candidates) in found {
             hits.extend(found);
             stats.candidates += candidates;
         }
-        progress(rows as u64);
+        progress(round.len() as u64);
     }
+    hits.sort_unstable_by_key(|h| (h.a, h.b));
     (hits, stats)
+}
+
+/// The pairs of one tile whose exact similarity reaches the threshold, and how many
+/// candidates the float32 product let through.
+fn tile_pairs(
+    vectors: &Vectors,
+    (search, row_start, col_start): (u64, usize, usize),
+    (row_block, col_block): (usize, usize),
+    cut: f32,
+    threshold: f32,
+    b: &mut Buffers,
+) -> (Vec<Hit>, u64) {
+    let n = vectors.len();
+    let d = vectors.dim();
+    let rows = (row_start + row_block).min(n) - row_start;
+    let cols = (col_start + col_block).min(n) - col_start;
+    if b.row_block != Some((search, row_start)) || b.rows.len() != rows * d {
+        b.rows.resize(rows * d, 0.0);
+        vectors.units_into(row_start, row_start + rows, &mut b.rows);
+        b.row_block = Some((search, row_start));
+    }
+    b.cols.resize(cols * d, 0.0);
+    vectors.units_into(col_start, col_start + cols, &mut b.cols);
+    b.tile.resize(rows * cols, 0.0);
+    let lhs = MatRef::from_row_major_slice(&b.rows, rows, d);
+    let rhs = MatRef::from_row_major_slice(&b.cols, cols, d);
+    let out = MatMut::from_row_major_slice_mut(&mut b.tile, rows, cols);
+    faer::linalg::matmul::matmul(out, Accum::Replace, lhs, rhs.transpose(), 1.0f32, Par::Seq);
+    let mut found = Vec::new();
+    let mut candidates = 0u64;
+    for i in 0..rows {
+        let a = row_start + i;
+        // Only pairs with b > a: the diagonal tiles hold each pair twice, and a with itself.
+        let first = (a + 1).max(col_start) - col_start;
+        let line = &b.tile[i * cols..(i + 1) * cols];
+        for (j, &value) in line.iter().enumerate().skip(first) {
+            if value >= cut {
+                candidates += 1;
+                let exact = exact_dot(&b.rows[i * d..(i + 1) * d], &b.cols[j * d..(j + 1) * d]);
+                if exact >= threshold {
+                    found.push(Hit {
+                        a: a as u32,
+                        b: (col_start + j) as u32,
+                        similarity: exact,
+                    });
+                }
+            }
+        }
+    }
+    (found, candidates)
 }
 
 #[cfg(test)]

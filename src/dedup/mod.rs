@@ -190,7 +190,8 @@ pub fn load(
     collector.finish()
 }
 
-/// Finds every pair and group among loaded samples. `progress` hears of rows done.
+/// Finds every pair and group among loaded samples. `progress` hears of tiles done (out of
+/// [`kernel::tile_count`]).
 pub fn find(
     loaded: &Loaded,
     config: &DedupConfig,
