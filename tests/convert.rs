@@ -316,6 +316,8 @@ fn every_issue_code_is_exercised_by_a_fixture_or_a_test() {
         "source.unsafe_path",
         "source.duplicate",
         "features.too_large",
+        // tests/dedup.rs: validate --dedup-threshold on fixtures/dedup/
+        "sample.near_duplicate",
     ] {
         covered.insert(code.to_string());
     }
