@@ -352,7 +352,7 @@ pub(super) fn read_converted(
             read: read.clone(),
         };
         let before = read.load(Ordering::Relaxed);
-        read_shard(counted, model, collector, progress)
+        read_shard(counted, &read, model, collector, progress)
             .with_context(|| format!("{}: cannot read", path.display()))?;
         collector.bytes_read += read.load(Ordering::Relaxed) - before;
     }
@@ -361,6 +361,7 @@ pub(super) fn read_converted(
 
 fn read_shard(
     file: Counted,
+    read: &AtomicU64,
     model: &str,
     collector: &mut Collector,
     progress: &dyn Progress,
@@ -386,6 +387,7 @@ fn read_shard(
         .with_projection(mask)
         .with_batch_size(4096)
         .build()?;
+    let mut reported = read.load(Ordering::Relaxed);
     for batch in reader {
         let batch = batch?;
         let keys = batch
@@ -418,7 +420,9 @@ fn read_shard(
                 vector,
             });
         }
-        progress.advance(batch.num_rows() as u64, 0);
+        let now = read.load(Ordering::Relaxed);
+        progress.advance(batch.num_rows() as u64, now - reported);
+        reported = now;
     }
     Ok(())
 }
