@@ -2,13 +2,134 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{CheckArgs, ConvertArgs, FormatArg};
+use crate::cli::{
+    CheckArgs, ConvertArgs, ExtractArgs, FormatArg, PackageArgs, PlanArgs, ScanArgs, ShardingArgs,
+    Target, ValidateArgs, VerifyArgs,
+};
 use crate::decode::pickle::PickleLimits;
+use crate::format::parquet::writer::ParquetOptions;
+use crate::format::shard::ShardFormat;
 use crate::manifest::Options;
-use crate::sink::parquet::ParquetOptions;
-use crate::sink::shard::ShardFormat;
+use crate::plan::PlanConfig;
+use crate::publish::limits::Platform;
+use crate::publish::{PackageRequest, Targets};
 use crate::split::SplitPlan;
 use crate::validate::rules::{Checks, MAX_LANDMARK_BYTES};
+
+fn shard_format(format: FormatArg) -> ShardFormat {
+    match format {
+        FormatArg::Parquet => ShardFormat::Parquet,
+        FormatArg::Webdataset => ShardFormat::Webdataset,
+    }
+}
+
+/// The formats asked for, in a fixed order (Parquet first), each once.
+fn shard_formats(formats: &[FormatArg]) -> Vec<ShardFormat> {
+    [ShardFormat::Parquet, ShardFormat::Webdataset]
+        .into_iter()
+        .filter(|f| formats.iter().any(|&a| shard_format(a) == *f))
+        .collect()
+}
+
+impl ShardingArgs {
+    /// The split draw these options ask for.
+    fn split_plan(&self) -> anyhow::Result<SplitPlan> {
+        SplitPlan::parse(self.split.as_deref().unwrap_or(""), self.split_seed)
+            .map_err(|e| anyhow::anyhow!("--split: {e}"))
+    }
+}
+
+/// What `scan` needs.
+pub struct ScanConfig {
+    pub sources: Vec<PathBuf>,
+    pub json: bool,
+}
+
+impl ScanConfig {
+    pub fn from_args(args: &ScanArgs) -> ScanConfig {
+        ScanConfig {
+            sources: args.sources.clone(),
+            json: args.json,
+        }
+    }
+}
+
+/// What `validate` needs.
+pub struct ValidateConfig {
+    pub sources: Vec<PathBuf>,
+    pub check: CheckConfig,
+    pub json: bool,
+}
+
+impl ValidateConfig {
+    pub fn from_args(args: &ValidateArgs) -> ValidateConfig {
+        ValidateConfig {
+            sources: args.sources.clone(),
+            check: CheckConfig::from_args(&args.checks),
+            json: args.json,
+        }
+    }
+}
+
+/// What `verify` needs.
+pub struct VerifyConfig {
+    pub dir: PathBuf,
+    pub json: bool,
+}
+
+impl VerifyConfig {
+    pub fn from_args(args: &VerifyArgs) -> VerifyConfig {
+        VerifyConfig {
+            dir: args.dir.clone(),
+            json: args.json,
+        }
+    }
+}
+
+/// What `extract` needs.
+pub struct ExtractConfig {
+    pub dir: PathBuf,
+    pub out: PathBuf,
+    /// The shards to read; `None`: the first format converted.
+    pub from: Option<ShardFormat>,
+    pub overwrite: bool,
+}
+
+impl ExtractConfig {
+    pub fn from_args(args: &ExtractArgs) -> ExtractConfig {
+        ExtractConfig {
+            dir: args.dir.clone(),
+            out: args.out.clone(),
+            from: args.from.map(shard_format),
+            overwrite: args.overwrite,
+        }
+    }
+}
+
+/// What `plan` needs: its prediction settings and how to print them.
+pub struct PlanCommandConfig {
+    pub sources: Vec<PathBuf>,
+    pub plan: PlanConfig,
+    pub json: bool,
+}
+
+impl PlanCommandConfig {
+    pub fn from_args(args: &PlanArgs) -> anyhow::Result<PlanCommandConfig> {
+        Ok(PlanCommandConfig {
+            sources: args.sources.clone(),
+            plan: PlanConfig {
+                formats: shard_formats(&args.sharding.formats),
+                shard_size: args.sharding.shard_size,
+                splits: args.sharding.split_plan()?,
+                target: args.target.map(|t| match t {
+                    Target::Hf => Platform::HuggingFace,
+                    Target::Kaggle => Platform::Kaggle,
+                }),
+            },
+            json: args.json,
+        })
+    }
+}
 
 /// Everything `validate` and `convert` need to check samples.
 #[derive(Debug, Clone)]
@@ -69,15 +190,7 @@ impl ConvertConfig {
                 landmark_count: args.checks.landmark_count,
             },
             check,
-            formats: [ShardFormat::Parquet, ShardFormat::Webdataset]
-                .into_iter()
-                .filter(|f| {
-                    args.sharding.formats.contains(&match f {
-                        ShardFormat::Parquet => FormatArg::Parquet,
-                        ShardFormat::Webdataset => FormatArg::Webdataset,
-                    })
-                })
-                .collect(),
+            formats: shard_formats(&args.sharding.formats),
             mtime: std::env::var("SOURCE_DATE_EPOCH")
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
@@ -99,6 +212,27 @@ impl ConvertConfig {
             max_pixels: self.check.checks.max_pixels,
             max_file_bytes: self.check.max_file_bytes,
             splits: self.splits.clone(),
+        }
+    }
+}
+
+impl PackageRequest {
+    pub fn from_args(args: &PackageArgs) -> PackageRequest {
+        PackageRequest {
+            dir: args.dir.clone(),
+            targets: Targets {
+                hf: args.hf,
+                croissant: args.croissant,
+                kaggle: args.kaggle,
+            },
+            title: args.title.clone(),
+            subtitle: args.subtitle.clone(),
+            license: args.license.clone(),
+            id: args.id.clone(),
+            creator: args.creator.clone(),
+            url: args.url.clone(),
+            date: args.date.clone(),
+            overwrite: args.overwrite,
         }
     }
 }
