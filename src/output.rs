@@ -29,6 +29,17 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether an existing `--out` is an empty folder; an error when it is not a folder.
+fn is_empty_folder(out: &Path) -> anyhow::Result<bool> {
+    if !out.is_dir() {
+        anyhow::bail!("{}: --out exists and is not a folder", out.display());
+    }
+    Ok(fs::read_dir(out)
+        .with_context(|| format!("{}: cannot read output folder", out.display()))?
+        .next()
+        .is_none())
+}
+
 /// Prepares a folder that receives plain files (`extract`): it may not exist yet (it is
 /// created; the return value says so), may be empty, or with `overwrite` may hold files.
 pub(crate) fn prepare_plain_folder(out: &Path, overwrite: bool) -> anyhow::Result<bool> {
@@ -43,13 +54,7 @@ pub(crate) fn prepare_plain_folder(out: &Path, overwrite: bool) -> anyhow::Resul
         }
         Ok(_) => {}
     }
-    if !out.is_dir() {
-        anyhow::bail!("{}: --out exists and is not a folder", out.display());
-    }
-    let is_empty = fs::read_dir(out)
-        .with_context(|| format!("{}: cannot read output folder", out.display()))?
-        .next()
-        .is_none();
+    let is_empty = is_empty_folder(out)?;
     if !is_empty && !overwrite {
         anyhow::bail!(
             "{}: output folder is not empty; pass --overwrite to write into it anyway, or choose a new folder",
@@ -65,13 +70,7 @@ pub(crate) fn prepare_convert_output(out: &Path, overwrite: bool) -> anyhow::Res
     if !out.exists() {
         return Ok(());
     }
-    if !out.is_dir() {
-        anyhow::bail!("{}: --out exists and is not a folder", out.display());
-    }
-    let is_empty = fs::read_dir(out)
-        .with_context(|| format!("{}: cannot read output folder", out.display()))?
-        .next()
-        .is_none();
+    let is_empty = is_empty_folder(out)?;
     if is_empty {
         return Ok(());
     }
