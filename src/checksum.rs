@@ -36,10 +36,6 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
-    pub fn bytes_written(&self) -> u64 {
-        self.bytes
-    }
-
     /// The inner writer, the hex digest and the byte count.
     pub fn finish(self) -> (W, String, u64) {
         (self.inner, hex(&self.hasher.finalize()), self.bytes)

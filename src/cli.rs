@@ -205,14 +205,6 @@ pub struct ShardingArgs {
     pub split_seed: u64,
 }
 
-impl ShardingArgs {
-    /// The split draw these options ask for.
-    pub fn split_plan(&self) -> anyhow::Result<crate::split::SplitPlan> {
-        crate::split::SplitPlan::parse(self.split.as_deref().unwrap_or(""), self.split_seed)
-            .map_err(|e| anyhow::anyhow!("--split: {e}"))
-    }
-}
-
 /// A shard format on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
@@ -316,6 +308,11 @@ pub struct PackageArgs {
     /// Dataset home page or repository URL.
     #[arg(long)]
     pub url: Option<String>,
+
+    /// Publication date for Croissant (YYYY-MM-DD). Default: the manifest's `created`,
+    /// else SOURCE_DATE_EPOCH, else today; pin it to get the same bytes on another day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<String>,
 
     /// Replace publishing files written by an earlier `package` run.
     #[arg(long)]

@@ -2,13 +2,181 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{CheckArgs, ConvertArgs, FormatArg};
+use crate::cli::{
+    CheckArgs, ConvertArgs, DedupArgs, ExtractArgs, FormatArg, PackageArgs, PlanArgs, ScanArgs,
+    ShardingArgs, Target, ValidateArgs, VerifyArgs,
+};
 use crate::decode::pickle::PickleLimits;
+use crate::dedup::DedupConfig;
+use crate::format::parquet::writer::ParquetOptions;
+use crate::format::shard::ShardFormat;
 use crate::manifest::Options;
-use crate::sink::parquet::ParquetOptions;
-use crate::sink::shard::ShardFormat;
+use crate::plan::PlanConfig;
+use crate::publish::limits::Platform;
+use crate::publish::{PackageRequest, Targets};
 use crate::split::SplitPlan;
 use crate::validate::rules::{Checks, MAX_LANDMARK_BYTES};
+
+fn shard_format(format: FormatArg) -> ShardFormat {
+    match format {
+        FormatArg::Parquet => ShardFormat::Parquet,
+        FormatArg::Webdataset => ShardFormat::Webdataset,
+    }
+}
+
+/// The formats asked for, in a fixed order (Parquet first), each once.
+fn shard_formats(formats: &[FormatArg]) -> Vec<ShardFormat> {
+    [ShardFormat::Parquet, ShardFormat::Webdataset]
+        .into_iter()
+        .filter(|f| formats.iter().any(|&a| shard_format(a) == *f))
+        .collect()
+}
+
+impl ShardingArgs {
+    /// The split draw these options ask for.
+    fn split_plan(&self) -> anyhow::Result<SplitPlan> {
+        SplitPlan::parse(self.split.as_deref().unwrap_or(""), self.split_seed)
+            .map_err(|e| anyhow::anyhow!("--split: {e}"))
+    }
+}
+
+/// What `scan` needs.
+pub struct ScanConfig {
+    pub sources: Vec<PathBuf>,
+    pub json: bool,
+}
+
+impl ScanConfig {
+    pub fn from_args(args: &ScanArgs) -> ScanConfig {
+        ScanConfig {
+            sources: args.sources.clone(),
+            json: args.json,
+        }
+    }
+}
+
+/// What `validate` needs.
+pub struct ValidateConfig {
+    pub sources: Vec<PathBuf>,
+    pub check: CheckConfig,
+    /// `--dedup-threshold`: warn about near-duplicate pairs.
+    pub dedup: Option<DedupConfig>,
+    pub json: bool,
+}
+
+impl ValidateConfig {
+    pub fn from_args(args: &ValidateArgs) -> anyhow::Result<ValidateConfig> {
+        Ok(ValidateConfig {
+            sources: args.sources.clone(),
+            check: CheckConfig::from_args(&args.checks),
+            dedup: args
+                .dedup_threshold
+                .map(|t| dedup_config_for_splits(t, args.checks.max_file_bytes))
+                .transpose()?,
+            json: args.json,
+        })
+    }
+}
+
+/// What `dedup` needs.
+pub struct DedupCommandConfig {
+    pub sources: Vec<PathBuf>,
+    pub dedup: DedupConfig,
+    pub json: bool,
+}
+
+impl DedupCommandConfig {
+    pub fn from_args(args: &DedupArgs) -> anyhow::Result<DedupCommandConfig> {
+        Ok(DedupCommandConfig {
+            sources: args.sources.clone(),
+            dedup: DedupConfig::new(
+                args.threshold,
+                &args.model,
+                dedup_threads(),
+                args.max_file_bytes,
+            )?,
+            json: args.json,
+        })
+    }
+}
+
+/// One dedup worker per core (at most `--threads`): the matrix products are arithmetic,
+/// not I/O.
+fn dedup_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    rayon::current_num_threads().min(cores)
+}
+
+/// The dedup settings of `convert`/`validate --dedup-threshold`: the default model.
+fn dedup_config_for_splits(threshold: f64, max_file_bytes: u64) -> anyhow::Result<DedupConfig> {
+    DedupConfig::new(
+        threshold,
+        crate::dedup::DEFAULT_MODEL,
+        dedup_threads(),
+        max_file_bytes,
+    )
+    .map_err(|e| anyhow::anyhow!("--dedup-threshold: {e}"))
+}
+
+/// What `verify` needs.
+pub struct VerifyConfig {
+    pub dir: PathBuf,
+    pub json: bool,
+}
+
+impl VerifyConfig {
+    pub fn from_args(args: &VerifyArgs) -> VerifyConfig {
+        VerifyConfig {
+            dir: args.dir.clone(),
+            json: args.json,
+        }
+    }
+}
+
+/// What `extract` needs.
+pub struct ExtractConfig {
+    pub dir: PathBuf,
+    pub out: PathBuf,
+    /// The shards to read; `None`: the first format converted.
+    pub from: Option<ShardFormat>,
+    pub overwrite: bool,
+}
+
+impl ExtractConfig {
+    pub fn from_args(args: &ExtractArgs) -> ExtractConfig {
+        ExtractConfig {
+            dir: args.dir.clone(),
+            out: args.out.clone(),
+            from: args.from.map(shard_format),
+            overwrite: args.overwrite,
+        }
+    }
+}
+
+/// What `plan` needs: its prediction settings and how to print them.
+pub struct PlanCommandConfig {
+    pub sources: Vec<PathBuf>,
+    pub plan: PlanConfig,
+    pub json: bool,
+}
+
+impl PlanCommandConfig {
+    pub fn from_args(args: &PlanArgs) -> anyhow::Result<PlanCommandConfig> {
+        Ok(PlanCommandConfig {
+            sources: args.sources.clone(),
+            plan: PlanConfig {
+                formats: shard_formats(&args.sharding.formats),
+                shard_size: args.sharding.shard_size,
+                splits: args.sharding.split_plan()?,
+                target: args.target.map(|t| match t {
+                    Target::Hf => Platform::HuggingFace,
+                    Target::Kaggle => Platform::Kaggle,
+                }),
+            },
+            json: args.json,
+        })
+    }
+}
 
 /// Everything `validate` and `convert` need to check samples.
 #[derive(Debug, Clone)]
@@ -54,7 +222,7 @@ pub struct ConvertConfig {
     pub json: bool,
     pub splits: SplitPlan,
     /// `--dedup-threshold`: near-duplicate groups stay in one split.
-    pub dedup: Option<crate::dedup::DedupConfig>,
+    pub dedup: Option<DedupConfig>,
 }
 
 impl ConvertConfig {
@@ -71,15 +239,7 @@ impl ConvertConfig {
                 landmark_count: args.checks.landmark_count,
             },
             check,
-            formats: [ShardFormat::Parquet, ShardFormat::Webdataset]
-                .into_iter()
-                .filter(|f| {
-                    args.sharding.formats.contains(&match f {
-                        ShardFormat::Parquet => FormatArg::Parquet,
-                        ShardFormat::Webdataset => FormatArg::Webdataset,
-                    })
-                })
-                .collect(),
+            formats: shard_formats(&args.sharding.formats),
             mtime: std::env::var("SOURCE_DATE_EPOCH")
                 .ok()
                 .and_then(|v| v.trim().parse().ok())
@@ -109,32 +269,23 @@ impl ConvertConfig {
     }
 }
 
-/// What `dedup` compares: the threshold and model asked for, one worker per core (at most
-/// `--threads`), since the matrix products are arithmetic, not I/O.
-pub fn dedup_config(args: &crate::cli::DedupArgs) -> anyhow::Result<crate::dedup::DedupConfig> {
-    crate::dedup::DedupConfig::new(
-        args.threshold,
-        &args.model,
-        dedup_threads(),
-        args.max_file_bytes,
-    )
-}
-
-fn dedup_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    rayon::current_num_threads().min(cores)
-}
-
-/// The dedup settings of `convert`/`validate --dedup-threshold`: the default model.
-pub fn dedup_config_for_splits(
-    threshold: f64,
-    max_file_bytes: u64,
-) -> anyhow::Result<crate::dedup::DedupConfig> {
-    crate::dedup::DedupConfig::new(
-        threshold,
-        crate::dedup::DEFAULT_MODEL,
-        dedup_threads(),
-        max_file_bytes,
-    )
-    .map_err(|e| anyhow::anyhow!("--dedup-threshold: {e}"))
+impl PackageRequest {
+    pub fn from_args(args: &PackageArgs) -> PackageRequest {
+        PackageRequest {
+            dir: args.dir.clone(),
+            targets: Targets {
+                hf: args.hf,
+                croissant: args.croissant,
+                kaggle: args.kaggle,
+            },
+            title: args.title.clone(),
+            subtitle: args.subtitle.clone(),
+            license: args.license.clone(),
+            id: args.id.clone(),
+            creator: args.creator.clone(),
+            url: args.url.clone(),
+            date: args.date.clone(),
+            overwrite: args.overwrite,
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Exit codes: a typed enum with a merge, so every command reports through one mapping.
+//! Exit codes: a typed enum, so every command reports through one mapping.
 
 /// How a run ended, as the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -24,11 +24,6 @@ impl ExitCode {
         }
     }
 
-    /// The code of two outcomes together: the more serious one wins.
-    pub fn merge(self, other: ExitCode) -> ExitCode {
-        self.max(other)
-    }
-
     pub fn from_problems(found: bool) -> ExitCode {
         if found {
             ExitCode::ProblemsFound
@@ -52,12 +47,7 @@ mod tests {
     use super::ExitCode::*;
 
     #[test]
-    fn merge_keeps_the_more_serious_outcome() {
-        assert_eq!(Success.merge(ProblemsFound), ProblemsFound);
-        assert_eq!(ProblemsFound.merge(Success), ProblemsFound);
-        assert_eq!(ProblemsFound.merge(Failure), Failure);
-        assert_eq!(Failure.merge(Interrupted), Interrupted);
-        assert_eq!(Success.merge(Success), Success);
+    fn codes_are_the_documented_numbers() {
         assert_eq!(
             [Success, ProblemsFound, Failure, Interrupted].map(|c| c.code()),
             [0, 1, 2, 130]

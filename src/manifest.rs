@@ -4,17 +4,20 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::sink::shard::ShardFormat;
-use crate::sink::ShardRecord;
+use crate::config::ConvertConfig;
+use crate::format::shard::ShardFormat;
+use crate::format::ShardRecord;
+use crate::schema::DatasetSchema;
+use crate::source::inventory::Inventory;
 use crate::source::inventory::{Orphan, RefusedPath};
 use crate::source::{Source, SourceKind};
 use crate::split::SplitPlan;
+use crate::validate::report::Report;
 use crate::validate::report::{BlockShare, SampleIssues};
 use crate::validate::Code;
 
@@ -116,6 +119,101 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The manifest of a finished conversion: sources, options, shards, and every sample
+    /// excluded or warned about, with files named by their source's name.
+    pub(crate) fn assemble(
+        config: &ConvertConfig,
+        inventory: &Inventory,
+        schema: &DatasetSchema,
+        report: Report,
+        parts: BTreeMap<String, u64>,
+        shards: Vec<ShardRecord>,
+    ) -> Manifest {
+        // Every format holds every row: count the rows of one of them.
+        let mut splits = BTreeMap::new();
+        for shard in shards
+            .iter()
+            .filter(|s| Some(&s.format) == config.formats.first())
+        {
+            *splits.entry(shard.split.clone()).or_insert(0) += shard.rows;
+        }
+        let landmark_count = config.check.checks.landmark_count;
+        let names = SourceNames::new(&inventory.sources);
+        let name_files = |samples: Vec<SampleIssues>| -> Vec<SampleIssues> {
+            samples
+                .into_iter()
+                .map(|mut sample| {
+                    for issue in &mut sample.issues {
+                        issue.file = names.file(&issue.file);
+                    }
+                    sample
+                })
+                .collect()
+        };
+        Manifest {
+            format_version: FORMAT_VERSION,
+            tool: Tool::this(),
+            created: created_from_env(),
+            sources: inventory
+                .summaries
+                .iter()
+                .map(|s| SourceEntry {
+                    path: names.source(&s.path),
+                    kind: s.kind,
+                    files: s.files,
+                    bytes: s.bytes,
+                    samples: s.samples,
+                })
+                .collect(),
+            options: config.manifest_options(),
+            rows: splits.values().sum(),
+            splits,
+            parts,
+            shards,
+            landmarks: LandmarksEntry {
+                column: "landmarks".to_string(),
+                dtype: schema.landmarks.name().to_string(),
+                shape: vec![landmark_count, 2],
+            },
+            features: schema
+                .features
+                .iter()
+                .map(|f| {
+                    let entry = FeatureEntry {
+                        dim: f.dim,
+                        dtype: f.dtype.name().to_string(),
+                        shape: vec![1, f.dim],
+                        column: format!("pretrained_features.{}", f.model),
+                        wds_name: f.wds_name.clone(),
+                    };
+                    (f.model.clone(), entry)
+                })
+                .collect(),
+            excluded: name_files(report.excluded),
+            warned: name_files(report.warned),
+            orphans: report
+                .orphans
+                .into_iter()
+                .map(|mut orphan| {
+                    orphan.files = orphan.files.iter().map(|f| names.file(f)).collect();
+                    orphan
+                })
+                .collect(),
+            unsafe_paths: report
+                .unsafe_paths
+                .into_iter()
+                .map(|mut refused| {
+                    refused.source = names.source(&refused.source);
+                    refused
+                })
+                .collect(),
+            errors: report.errors,
+            warnings: report.warnings,
+            segmentation_block_share: report.segmentation_block_share,
+            dedup: None,
+        }
+    }
+
     pub fn read(out: &Path) -> anyhow::Result<Manifest> {
         let path = out.join(MANIFEST_FILE);
         let text = fs::read_to_string(&path)
@@ -142,28 +240,11 @@ impl Manifest {
 
     /// Writes `SHA256SUMS`, then `manifest.json`, each atomically.
     pub fn write(&self, out: &Path) -> anyhow::Result<()> {
-        write_atomic(&out.join(SUMS_FILE), self.sums().as_bytes())?;
+        crate::output::write_atomic(&out.join(SUMS_FILE), self.sums().as_bytes())?;
         let mut text = serde_json::to_string_pretty(self)?;
         text.push('\n');
-        write_atomic(&out.join(MANIFEST_FILE), text.as_bytes())
+        crate::output::write_atomic(&out.join(MANIFEST_FILE), text.as_bytes())
     }
-}
-
-/// Writes to a hidden temporary file beside `path`, syncs it, and renames it over `path`.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .expect("output files have names")
-        .to_string_lossy();
-    let temp = path.with_file_name(format!(".{name}.partial"));
-    let mut file =
-        fs::File::create(&temp).with_context(|| format!("{}: cannot create", temp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("{}: cannot write", temp.display()))?;
-    fs::rename(&temp, path)
-        .with_context(|| format!("{}: cannot rename to {}", temp.display(), path.display()))?;
-    Ok(())
 }
 
 /// Formats `SOURCE_DATE_EPOCH` (seconds since 1970) as an RFC 3339 UTC time stamp.
@@ -173,6 +254,11 @@ pub fn created_from_env() -> Option<String> {
         .trim()
         .parse()
         .ok()?;
+    Some(rfc3339(secs))
+}
+
+/// Seconds since 1970 as an RFC 3339 UTC time stamp.
+pub(crate) fn rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil-from-days (Howard Hinnant's algorithm): proleptic Gregorian calendar.
@@ -185,12 +271,12 @@ pub fn created_from_env() -> Option<String> {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    Some(format!(
+    format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
-    ))
+    )
 }
 
 /// How the manifest names a source and the files in it: by the source's own name

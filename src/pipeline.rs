@@ -12,110 +12,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rayon::prelude::*;
 
 use crate::checksum::sha256_hex;
-use crate::decode::array::Array;
+use crate::config::CheckConfig;
 use crate::decode::image::ImageHeader;
-use crate::schema::DatasetSchema;
-use crate::source::inventory::{Inventory, Modality, SampleFiles};
+use crate::dedup::DedupConfig;
+use crate::sample::Modality;
+use crate::sample::{parse_part, Blob, Decoded, Payload, Processed};
+use crate::schema::{self, DatasetSchema};
+use crate::source::duplicates::inventory_without_duplicates;
+use crate::source::inventory::{Inventory, SampleFiles};
 use crate::source::ReadError;
+use crate::validate::report::Report;
 use crate::validate::rules::{self, Checks};
 use crate::validate::{Code, Issue};
-
-/// A file's bytes as they were read, with its name and hash.
-#[derive(Debug, Clone)]
-pub struct Blob {
-    pub bytes: Vec<u8>,
-    pub name: String,
-    pub sha256: String,
-}
-
-/// A decoded file with the name and hash of its source bytes.
-#[derive(Debug, Clone)]
-pub struct Decoded<T> {
-    pub value: T,
-    pub name: String,
-    pub sha256: String,
-}
-
-impl<T> Decoded<T> {
-    fn new(value: T, bytes: &[u8], name: String) -> Decoded<T> {
-        Decoded {
-            value,
-            name,
-            sha256: sha256_hex(bytes),
-        }
-    }
-}
-
-/// What a valid sample carries to the sinks.
-#[derive(Debug, Clone)]
-pub struct Payload {
-    pub image: Blob,
-    pub width: u32,
-    pub height: u32,
-    pub segmentation: Option<Blob>,
-    pub landmarks: Option<Decoded<Array>>,
-    /// Model name -> array, in the order of the pickled dict.
-    pub features: Option<Decoded<Vec<(String, Array)>>>,
-}
-
-impl Payload {
-    /// Bytes the sample adds to a shard before encoding, used to cut shards.
-    pub fn size(&self) -> u64 {
-        let landmarks = self.landmarks.as_ref().map_or(0, |l| l.value.data.len());
-        let features: usize = self
-            .features
-            .iter()
-            .flat_map(|f| &f.value)
-            .map(|(_, a)| a.data.len())
-            .sum();
-        let segmentation = self.segmentation.as_ref().map_or(0, |s| s.bytes.len());
-        (self.image.bytes.len() + segmentation + landmarks + features) as u64
-    }
-
-    /// The array of a feature model, if this sample has it.
-    pub fn feature(&self, model: &str) -> Option<&Array> {
-        let models = &self.features.as_ref()?.value;
-        models.iter().find(|(m, _)| m == model).map(|(_, a)| a)
-    }
-}
-
-/// A valid sample on its way to the sinks; shared, so that several sinks read the same
-/// bytes without copying them.
-#[derive(Debug)]
-pub struct Sample {
-    pub key: Box<str>,
-    pub part: Option<i16>,
-    pub payload: Payload,
-}
-
-/// One sample after validation.
-#[derive(Debug)]
-pub struct Processed {
-    pub key: Box<str>,
-    pub part: Option<i16>,
-    pub issues: Vec<Issue>,
-    /// `None` when an error excluded the sample, or when the run keeps no payloads.
-    pub payload: Option<Payload>,
-    /// Share of pure 4x4 blocks of the segmentation map, when it was decoded at full size.
-    pub block_share: Option<f64>,
-    pub bytes_read: u64,
-}
-
-impl Processed {
-    pub fn is_excluded(&self) -> bool {
-        self.issues.iter().any(Issue::is_error)
-    }
-}
-
-/// The part number in `SFHQ_pt{N}_...`.
-pub fn parse_part(key: &str) -> Option<i16> {
-    let rest = key.strip_prefix("SFHQ_pt")?;
-    let (digits, _) = rest.split_once('_')?;
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
-}
 
 /// Everything a worker needs to process samples.
 pub struct Context<'a> {
@@ -252,14 +160,9 @@ impl Context<'_> {
 
 /// Receives progress from the engine; the CLI draws it, tests ignore it.
 pub trait Progress: Sync {
+    /// The number of samples the run will go through, once known.
+    fn start(&self, _total: u64) {}
     fn advance(&self, samples: u64, bytes: u64);
-}
-
-/// Draws nothing.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn advance(&self, _: u64, _: u64) {}
 }
 
 /// How the run ended.
@@ -317,15 +220,41 @@ where
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_part;
-
-    #[test]
-    fn part_comes_from_the_key() {
-        assert_eq!(parse_part("SFHQ_pt2_00070336"), Some(2));
-        assert_eq!(parse_part("SFHQ_pt10_1"), Some(10));
-        assert_eq!(parse_part("SFHQ_ptx_1"), None);
-        assert_eq!(parse_part("face_0001"), None);
+/// The `validate` engine: every rule on every sample of `sources`, nothing kept but the
+/// report. `None` when interrupted.
+pub fn validate_all(
+    sources: &[std::path::PathBuf],
+    check: &CheckConfig,
+    dedup: Option<&DedupConfig>,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<Option<Report>> {
+    let inventory = inventory_without_duplicates(sources)?;
+    let schema = schema::discover(&inventory, &check.checks, check.max_file_bytes);
+    let context = Context {
+        inventory: &inventory,
+        checks: &check.checks,
+        schema: &schema,
+        max_file_bytes: check.max_file_bytes,
+        keep_payload: false,
+    };
+    let mut report = Report::from_inventory(&inventory);
+    progress.start(inventory.samples.len() as u64);
+    let completion = run(&context, progress, interrupted, |batch| {
+        batch.iter().for_each(|p| report.add(p));
+        Ok(())
+    })?;
+    if completion == Completion::Interrupted {
+        return Ok(None);
     }
+    // --dedup-threshold: every near-duplicate pair as a warning on both keys.
+    if let Some(d) = dedup {
+        progress.start(inventory.samples.len() as u64);
+        let found = crate::dedup::find_in_inventory(&inventory, d, interrupted, progress)?;
+        if found.stats.interrupted {
+            return Ok(None);
+        }
+        crate::dedup::add_to_report(&mut report, &found, &inventory);
+    }
+    Ok(Some(report))
 }

@@ -12,7 +12,8 @@ use rayon::prelude::*;
 
 use crate::decode::array::DType;
 use crate::decode::{npy, pickle};
-use crate::source::inventory::{Inventory, Modality};
+use crate::sample::Modality;
+use crate::source::inventory::Inventory;
 use crate::validate::rules::Checks;
 
 /// Published vector lengths of the models SFHQ ships.

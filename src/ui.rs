@@ -81,6 +81,10 @@ pub struct Bar {
 }
 
 impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.bar.set_length(total);
+    }
+
     fn advance(&self, samples: u64, bytes: u64) {
         let total = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         self.bar.set_message(format_bytes(total));
@@ -91,6 +95,28 @@ impl Progress for Bar {
 impl Bar {
     pub fn finish(&self) {
         self.bar.finish_and_clear();
+    }
+}
+
+/// `65,536`: a count with thousands separators.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 file`, `2 files`: a count with its noun, in the right number.
+pub(crate) fn plural(count: usize, word: &str) -> String {
+    if count == 1 {
+        format!("{count} {word}")
+    } else {
+        format!("{count} {word}s")
     }
 }
 
@@ -142,6 +168,15 @@ pub fn sanitize_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_get_separators_and_number() {
+        assert_eq!(thousands(65_533), "65,533");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+        assert_eq!(plural(1, "file"), "1 file");
+        assert_eq!(plural(2, "file"), "2 files");
+    }
 
     #[test]
     fn control_and_bidi_characters_are_escaped() {

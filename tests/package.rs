@@ -274,7 +274,7 @@ fn croissant_has_one_file_object_per_shard_with_the_manifest_sha256() {
 }
 
 #[test]
-fn croissant_takes_its_date_from_the_manifest_and_never_from_the_clock() {
+fn croissant_date_comes_from_the_manifest_or_date_or_today_and_says_which() {
     let t = TestDir::new();
     // Converted with SOURCE_DATE_EPOCH: the manifest carries `created`.
     let out = t.join("dated");
@@ -305,15 +305,56 @@ fn croissant_takes_its_date_from_the_manifest_and_never_from_the_clock() {
         "1970-01-02"
     );
 
-    // Without `created` and without SOURCE_DATE_EPOCH there is no honest date: refused.
+    // Without `created` and without SOURCE_DATE_EPOCH: today's date, said on the terminal
+    // with how to pin it; `--date` pins it.
     let plain = converted(&t, "plain");
     let plain_dir = plain.to_str().unwrap();
     let mut args = common.to_vec();
     args[1] = plain_dir;
     run_with_epoch(t.path(), &args, None)
+        .expect_code(0)
+        .expect_stderr_contains("from today's date; pass --date");
+    let published = read_json(&plain.join("croissant.json"))["datePublished"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(published.len(), 10, "{published}");
+    args.extend(["--overwrite", "--date", "2024-02-29"]);
+    run_with_epoch(t.path(), &args, None)
+        .expect_code(0)
+        .expect_stderr_contains("datePublished 2024-02-29 from --date");
+    assert_eq!(
+        read_json(&plain.join("croissant.json"))["datePublished"],
+        "2024-02-29"
+    );
+    let mut bad = common.to_vec();
+    bad[1] = plain_dir;
+    bad.extend(["--overwrite", "--date", "29.02.2024"]);
+    run_with_epoch(t.path(), &bad, None)
         .expect_code(2)
-        .expect_stderr_contains("SOURCE_DATE_EPOCH");
-    assert_nothing_written(&plain);
+        .expect_stderr_contains("not a date of the form YYYY-MM-DD");
+}
+
+#[test]
+fn a_license_outside_kaggles_list_is_accepted_without_kaggle() {
+    let t = TestDir::new();
+    let dir = converted(&t, "out");
+    package(
+        &t,
+        &dir,
+        &[
+            "--hf",
+            "--croissant",
+            "--license",
+            "MIT",
+            "--id",
+            "jane/sfhq-faces",
+        ],
+    )
+    .expect_code(0);
+    let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(card.contains("license: mit"), "{card}");
+    assert_eq!(read_json(&dir.join("croissant.json"))["license"], "MIT");
 }
 
 #[test]

@@ -47,8 +47,13 @@ fn scan_reports_missing_files_orphans_and_unsafe_members_with_exit_1() {
 
     let text = t.run(["scan".into(), broken_folder().into_os_string()]);
     text.expect_code(1)
-        .expect_stdout_contains("sample.missing: 1 sample(s) without a landmarks file")
-        .expect_stdout_contains("source.orphan: 1");
+        .expect_stdout_contains(
+            "sample.missing: 1 sample without a landmarks file: SFHQ_pt3_00000029",
+        )
+        .expect_stdout_contains(
+            "source.orphan: 1 annotation key without an image: SFHQ_pt3_00000030",
+        )
+        .expect_stdout_contains("(folder)");
 }
 
 #[test]

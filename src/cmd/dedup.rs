@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::cli::DedupArgs;
+use crate::config::DedupCommandConfig;
 use crate::dedup::{self, DedupReport, Sources};
 use crate::exit::ExitCode;
 use crate::pipeline::Progress;
@@ -12,17 +12,12 @@ use crate::ui::{format_bytes, sanitize_line, Printer, INTERRUPTED};
 /// Lines of each list the text output shows before pointing to `--json`.
 const SHOWN: usize = 20;
 
-pub fn run(args: &DedupArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let config = crate::config::dedup_config(args)?;
-    let sources = Sources::open(&args.sources)?;
+pub(crate) fn run(command: &DedupCommandConfig, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let config = &command.dedup;
+    let sources = Sources::open(&command.sources)?;
     let started = Instant::now();
     let bar = printer.progress(sources.samples(), "read");
-    let loaded = dedup::load(
-        sources.inventory.as_ref(),
-        &sources.converted,
-        &config,
-        &bar,
-    )?;
+    let loaded = dedup::load(sources.inventory.as_ref(), &sources.converted, config, &bar)?;
     bar.finish();
     let load_seconds = started.elapsed().as_secs_f64();
     if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
@@ -37,7 +32,7 @@ pub fn run(args: &DedupArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         let before = done.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
         bar.advance((before + n) * samples / tiles - before * samples / tiles, 0);
     };
-    let mut report = dedup::find(&loaded, &config, &INTERRUPTED, &on_tiles)?;
+    let mut report = dedup::find(&loaded, config, &INTERRUPTED, &on_tiles)?;
     bar.finish();
     report.stats.load_seconds = load_seconds;
     drop(loaded);
@@ -45,7 +40,7 @@ pub fn run(args: &DedupArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
         printer.status("sfhq-pack: interrupted; no result");
         return Ok(ExitCode::Interrupted);
     }
-    if args.json {
+    if command.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report);

@@ -1,201 +1,29 @@
-//! `package`: the publishing files for a converted folder: `README.md` (Hugging Face card),
-//! `croissant.json`, and the flat `kaggle/` upload folder.
-//!
-//! Order matters because the platforms report mistakes only after hours of uploading:
-//! every argument rule is checked first (exit 2, all violations at once), then existing
-//! publishing files (replaced only with `--overwrite`), then the shards exactly as `verify`
-//! checks them (any problem: exit 1, because a card must not vouch for a corrupt shard),
-//! and only then is anything written, each file atomically and the Kaggle folder renamed
-//! into place whole.
+//! `package`: writes the publishing files for a converted folder and prints what it wrote.
 
-use std::fs;
-use std::path::Path;
-
-use crate::cli::PackageArgs;
-use crate::cmd::verify::verify;
 use crate::exit::ExitCode;
-use crate::manifest::{created_from_env, write_atomic, Manifest};
-use crate::publish::kaggle::{self, Placed};
-use crate::publish::{croissant, hf_card, Facts, Meta, CARD_FILE, CROISSANT_FILE, KAGGLE_DIR};
-use crate::ui::{format_bytes, sanitize, Printer};
+use crate::publish::package::package;
+use crate::publish::PackageRequest;
+use crate::ui::{sanitize, Printer};
 
-fn exists(path: &Path) -> bool {
-    fs::symlink_metadata(path).is_ok()
-}
-
-pub fn run(args: &PackageArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let dir = args.dir.as_path();
-    let manifest = Manifest::read(dir)?;
-    let meta = Meta::resolve(args, &manifest, created_from_env()).map_err(|problems| {
-        anyhow::anyhow!(
-            "package: {} problem(s) with the arguments; nothing was written:\n  {}",
-            problems.len(),
-            problems.join("\n  ")
-        )
-    })?;
-
-    let wanted = [
-        (meta.targets.hf, CARD_FILE),
-        (meta.targets.croissant, CROISSANT_FILE),
-        (meta.targets.kaggle, KAGGLE_DIR),
-    ];
-    let present: Vec<String> = wanted
-        .iter()
-        .filter(|(asked, name)| *asked && exists(&dir.join(name)))
-        .map(|(_, name)| dir.join(name).display().to_string())
-        .collect();
-    if !present.is_empty() && !args.overwrite {
-        anyhow::bail!(
-            "package: {} already exist(s); pass --overwrite to replace {}; nothing was written",
-            present.join(", "),
-            if present.len() == 1 { "it" } else { "them" }
-        );
-    }
-
-    printer.status(&format!(
-        "verifying {} shard(s) before describing them",
-        manifest.shards.len()
-    ));
-    let report = verify(dir, &manifest);
-    if !report.problems.is_empty() {
-        for problem in &report.problems {
+pub(crate) fn run(request: &PackageRequest, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let done = package(request, &|note| printer.status(note))?;
+    if !done.refused.is_empty() {
+        for problem in &done.refused {
             eprintln!("FAILED {problem}");
         }
         eprintln!(
             "sfhq-pack: package: refusing to describe a folder that fails verify ({} problem(s) above); nothing was written. Restore the shards (or convert again) until `sfhq-pack verify {}` passes",
-            report.problems.len(),
-            sanitize(&dir.display().to_string())
+            done.refused.len(),
+            sanitize(&request.dir.display().to_string())
         );
         return Ok(ExitCode::ProblemsFound);
     }
-
-    let facts = Facts::gather(dir, &manifest)?;
-    if meta.targets.hf && !facts.has_parquet() {
-        anyhow::bail!(
-            "package: --hf describes the Parquet shards, and this folder has none (it was converted with --format webdataset); convert with --format parquet,webdataset; nothing was written"
-        );
-    }
-
-    let card = meta.targets.hf.then(|| hf_card::card(&facts, &meta));
-    let croissant = meta
-        .targets
-        .croissant
-        .then(|| croissant::render(&facts, &meta));
-    let kaggle_plan = if meta.targets.kaggle {
-        // The card written now, else one already there (from an earlier run, or the user's).
-        let card_bytes = match &card {
-            Some(card) => Some(card.clone().into_bytes()),
-            None => match fs::read(dir.join(CARD_FILE)) {
-                Ok(bytes) => Some(bytes),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => anyhow::bail!("{}: cannot read: {e}", dir.join(CARD_FILE).display()),
-            },
-        };
-        let layout = kaggle::layout(dir, &facts, card_bytes)
-            .map_err(|e| anyhow::anyhow!("package: {e}; nothing was written"))?;
-        let metadata = kaggle::metadata(&facts, &meta, &layout);
-        let problems = kaggle::check_metadata(&metadata, &layout);
-        if !problems.is_empty() {
-            anyhow::bail!(
-                "package: dataset-metadata.json would fail Kaggle's checks; nothing was written:\n  {}",
-                problems.join("\n  ")
-            );
-        }
-        Some((layout, metadata))
-    } else {
-        None
-    };
-
-    // Writing: the Kaggle folder is staged first (the step most likely to fail: links,
-    // copies), the single files next, and the staged folder renamed into place last.
-    let staged = match &kaggle_plan {
-        Some((layout, metadata)) => Some(kaggle::stage(dir, layout, metadata)?),
-        None => None,
-    };
-    let written = (|| -> anyhow::Result<()> {
-        if let Some(card) = &card {
-            write_atomic(&dir.join(CARD_FILE), card.as_bytes())?;
-        }
-        if let Some(croissant) = &croissant {
-            write_atomic(&dir.join(CROISSANT_FILE), croissant.as_bytes())?;
-        }
-        Ok(())
-    })();
-    if let Err(e) = written {
-        if let Some(staged) = staged {
-            staged.abandon();
-        }
-        return Err(e);
-    }
-    let shown = |name: &str| sanitize(&dir.join(name).display().to_string());
-    if card.is_some() {
-        let splits: Vec<String> = facts
-            .splits
-            .iter()
-            .filter(|s| !s.parquet.is_empty())
-            .map(|s| format!("{} {}", s.name, s.rows))
-            .collect();
-        println!(
-            "wrote {}: Hugging Face card ({}; license {})",
-            shown(CARD_FILE),
-            splits.join(", "),
-            meta.license.hub
-        );
-    }
-    if croissant.is_some() {
-        println!(
-            "wrote {}: Croissant 1.1, {} FileObject(s) with sha256, published {}",
-            shown(CROISSANT_FILE),
-            manifest.shards.len(),
-            meta.date.as_deref().unwrap_or("?")
-        );
-    }
-    if let Some(staged) = staged {
-        let files = staged.files;
-        let Placed {
-            linked,
-            copied,
-            link_error,
-        } = staged.finish()?;
-        let bytes: u64 = kaggle_plan
-            .as_ref()
-            .map(|(layout, _)| {
-                layout
-                    .entries
-                    .iter()
-                    .filter_map(|e| match &e.content {
-                        kaggle::Content::Shard(path, _) => fs::metadata(path).ok().map(|m| m.len()),
-                        kaggle::Content::Bytes(b) => Some(b.len() as u64),
-                    })
-                    .sum()
-            })
-            .unwrap_or(0);
-        println!(
-            "wrote {}/: {files} file(s), {} to upload; {linked} shard(s) hard-linked (no extra space){}",
-            shown(KAGGLE_DIR),
-            format_bytes(bytes),
-            if copied > 0 {
-                format!(
-                    ", {copied} copied because hard links failed here ({}); the copies' sha256 were checked",
-                    link_error.unwrap_or_default()
-                )
-            } else {
-                String::new()
-            }
-        );
+    for line in &done.wrote {
+        println!("{line}");
     }
     if !printer.quiet {
-        if let (true, Some(id)) = (meta.targets.hf, &meta.id) {
-            eprintln!(
-                "upload to the Hub: hf upload {id} {} --repo-type dataset --exclude \"kaggle/*\"",
-                sanitize(&dir.display().to_string())
-            );
-        }
-        if meta.targets.kaggle {
-            eprintln!(
-                "upload to Kaggle: kaggle datasets create -p {}",
-                shown(KAGGLE_DIR)
-            );
+        for hint in &done.hints {
+            eprintln!("{hint}");
         }
     }
     Ok(ExitCode::Success)

@@ -1,73 +1,19 @@
-//! `scan`: the inventory alone, no decoding. Counts per source and modality, orphans,
-//! samples missing a file, duplicates, unsafe zip members and ignored files.
+//! `scan`: prints the inventory report, as text or JSON.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use crate::cli::ScanArgs;
+use crate::config::ScanConfig;
 use crate::exit::ExitCode;
-use crate::source::inventory::{
-    Duplicate, Inventory, Modality, Orphan, RefusedPath, SourceSummary,
-};
-use crate::ui::{format_bytes, sanitize, Printer};
+use crate::sample::Modality;
+use crate::scan::ScanReport;
+use crate::source::duplicates::duplicate_lines;
+use crate::source::inventory::Inventory;
+use crate::ui::{format_bytes, plural, sanitize, Printer};
 
-/// A sample lacking files its source carries for others.
-#[derive(Debug, Serialize)]
-pub struct Incomplete {
-    pub key: String,
-    pub missing: Vec<Modality>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ScanReport {
-    pub sources: Vec<SourceSummary>,
-    pub samples: u64,
-    pub bytes: u64,
-    pub incomplete: Vec<Incomplete>,
-    pub orphans: Vec<Orphan>,
-    pub duplicates: Vec<Duplicate>,
-    pub unsafe_paths: Vec<RefusedPath>,
-    pub ignored_examples: Vec<String>,
-}
-
-impl ScanReport {
-    pub fn from_inventory(inventory: &Inventory) -> ScanReport {
-        let incomplete = inventory
-            .samples
-            .iter()
-            .filter_map(|s| {
-                let missing: Vec<Modality> = Modality::ALL
-                    .into_iter()
-                    .filter(|&m| s.file(m).is_none() && inventory.source_has(s, m))
-                    .collect();
-                (!missing.is_empty()).then(|| Incomplete {
-                    key: s.key.to_string(),
-                    missing,
-                })
-            })
-            .collect();
-        ScanReport {
-            sources: inventory.summaries.clone(),
-            samples: inventory.samples.len() as u64,
-            bytes: inventory.samples.iter().map(|s| s.bytes()).sum(),
-            incomplete,
-            orphans: inventory.orphans.clone(),
-            duplicates: inventory.duplicates.clone(),
-            unsafe_paths: inventory.unsafe_paths.clone(),
-            ignored_examples: inventory.ignored_examples.clone(),
-        }
-    }
-
-    pub fn has_problems(&self) -> bool {
-        !(self.incomplete.is_empty() && self.duplicates.is_empty() && self.unsafe_paths.is_empty())
-    }
-}
-
-pub fn run(args: &ScanArgs, _printer: &Printer) -> anyhow::Result<ExitCode> {
-    let inventory = Inventory::build(&args.sources)?;
+pub(crate) fn run(config: &ScanConfig, _printer: &Printer) -> anyhow::Result<ExitCode> {
+    let inventory = Inventory::build(&config.sources)?;
     let report = ScanReport::from_inventory(&inventory);
-    if args.json {
+    if config.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report);
@@ -78,7 +24,7 @@ pub fn run(args: &ScanArgs, _printer: &Printer) -> anyhow::Result<ExitCode> {
 fn print_text(report: &ScanReport) {
     for source in &report.sources {
         println!(
-            "{} ({:?}): {} samples, {} files, {}",
+            "{} ({}): {} samples, {} files, {}",
             sanitize(&source.path),
             source.kind,
             source.samples,
@@ -101,8 +47,9 @@ fn print_text(report: &ScanReport) {
         }
         if source.junk + source.ignored > 0 {
             println!(
-                "  ignored: {} junk file(s), {} other file(s)",
-                source.junk, source.ignored
+                "  ignored: {}, {}",
+                plural(source.junk as usize, "junk file"),
+                plural(source.ignored as usize, "other file")
             );
         }
     }
@@ -111,30 +58,33 @@ fn print_text(report: &ScanReport) {
         report.samples,
         format_bytes(report.bytes)
     );
-    let mut missing: BTreeMap<Modality, u64> = BTreeMap::new();
+    let mut missing: BTreeMap<Modality, Vec<&str>> = BTreeMap::new();
     for sample in &report.incomplete {
         for &m in &sample.missing {
-            *missing.entry(m).or_default() += 1;
+            missing.entry(m).or_default().push(&sample.key);
         }
     }
-    for (modality, count) in missing {
+    for (modality, keys) in missing {
         println!(
-            "sample.missing: {count} sample(s) without a {} file",
-            modality.folder()
+            "sample.missing: {} without a {} file: {}",
+            plural(keys.len(), "sample"),
+            modality.folder(),
+            first_keys(keys.iter().copied())
         );
     }
     if !report.orphans.is_empty() {
         println!(
-            "source.orphan: {} annotation key(s) without an image",
-            report.orphans.len()
+            "source.orphan: {} without an image: {}",
+            plural(report.orphans.len(), "annotation key"),
+            first_keys(report.orphans.iter().map(|o| o.key.as_str()))
         );
     }
     if !report.duplicates.is_empty() {
         println!(
             "source.duplicate: {} found in more than one place (convert would stop; --json lists every file):",
-            super::plural(report.duplicates.len(), "key")
+            plural(report.duplicates.len(), "key")
         );
-        for line in super::duplicate_lines(&report.duplicates) {
+        for line in duplicate_lines(&report.duplicates) {
             println!("  {line}");
         }
     }
@@ -149,4 +99,21 @@ fn print_text(report: &ScanReport) {
     for path in &report.ignored_examples {
         println!("ignored: {}", sanitize(path));
     }
+}
+
+/// How many keys a line names before saying how many more there are (`--json` has all).
+const SHOWN_KEYS: usize = 5;
+
+/// `k1, k2, k3 and 12 more`.
+fn first_keys<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = keys.len();
+    let shown: Vec<String> = keys.take(SHOWN_KEYS).map(sanitize).collect();
+    let mut text = shown.join(", ");
+    if total > SHOWN_KEYS {
+        text.push_str(&format!(
+            " and {} more (--json lists them all)",
+            total - SHOWN_KEYS
+        ));
+    }
+    text
 }

@@ -1,48 +1,25 @@
 //! `validate`: every rule on every sample, a report, nothing written.
 
-use crate::cli::ValidateArgs;
-use crate::config::CheckConfig;
+use crate::config::ValidateConfig;
 use crate::exit::ExitCode;
-use crate::pipeline::{self, Completion, Context};
-use crate::schema;
+use crate::pipeline::validate_all;
 use crate::ui::{format_bytes, format_counts, sanitize, Printer, INTERRUPTED};
 use crate::validate::report::Report;
 
-pub fn run(args: &ValidateArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let config = CheckConfig::from_args(&args.checks);
-    let dedup = args
-        .dedup_threshold
-        .map(|t| crate::config::dedup_config_for_splits(t, config.max_file_bytes))
-        .transpose()?;
-    let inventory = super::inventory_without_duplicates(&args.sources)?;
-    let schema = schema::discover(&inventory, &config.checks, config.max_file_bytes);
-    let context = Context {
-        inventory: &inventory,
-        checks: &config.checks,
-        schema: &schema,
-        max_file_bytes: config.max_file_bytes,
-        keep_payload: false,
-    };
-    let mut report = Report::from_inventory(&inventory);
-    let bar = printer.progress(inventory.samples.len() as u64, "validate");
-    let completion = pipeline::run(&context, &bar, &INTERRUPTED, |batch| {
-        batch.iter().for_each(|p| report.add(p));
-        Ok(())
-    })?;
+pub(crate) fn run(config: &ValidateConfig, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let bar = printer.progress(0, "validate");
+    let report = validate_all(
+        &config.sources,
+        &config.check,
+        config.dedup.as_ref(),
+        &bar,
+        &INTERRUPTED,
+    )?;
     bar.finish();
-    if completion == Completion::Interrupted {
+    let Some(report) = report else {
         return Ok(ExitCode::Interrupted);
-    }
-    if let Some(d) = &dedup {
-        let bar = printer.progress(inventory.samples.len() as u64, "dedup");
-        let found = crate::dedup::find_in_inventory(&inventory, d, &INTERRUPTED, &bar)?;
-        bar.finish();
-        if found.stats.interrupted {
-            return Ok(ExitCode::Interrupted);
-        }
-        crate::dedup::add_to_report(&mut report, &found, &inventory);
-    }
-    if args.json {
+    };
+    if config.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_text(&report);

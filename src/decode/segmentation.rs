@@ -39,6 +39,17 @@ impl LabelMapSummary {
     }
 }
 
+/// A PNG colour type as people name it.
+fn color_name(color: png::ColorType) -> &'static str {
+    match color {
+        png::ColorType::Grayscale => "grayscale",
+        png::ColorType::Rgb => "RGB",
+        png::ColorType::Indexed => "palette",
+        png::ColorType::GrayscaleAlpha => "grayscale with alpha",
+        png::ColorType::Rgba => "RGBA",
+    }
+}
+
 /// Why a map could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LabelMapError {
@@ -68,7 +79,7 @@ pub fn summarize_label_map(
     let single_channel = matches!(color, png::ColorType::Grayscale | png::ColorType::Indexed);
     if !single_channel || depth != png::BitDepth::Eight {
         return Err(LabelMapError::NotSingleChannel {
-            found: format!("{color:?} with {} bits per sample", depth as u8),
+            found: format!("{} with {} bits per sample", color_name(color), depth as u8),
         });
     }
     let (width, height, interlaced) = (info.width, info.height, info.interlaced);
@@ -255,7 +266,7 @@ mod tests {
         let err = summarize(&encode(1, 1, png::ColorType::Rgb, &[1, 2, 3])).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "PNG is Rgb with 8 bits per sample, a label map must be 8-bit grayscale or 8-bit palette"
+            "PNG is RGB with 8 bits per sample, a label map must be 8-bit grayscale or 8-bit palette"
         );
     }
 

@@ -82,10 +82,6 @@ impl RawVector {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Checks the vector and returns it ready for [`Vectors::push`] with `1 / |x|`.
     pub fn prepare(self, dim: usize) -> Result<(RawVector, f64), Rejected> {
         if self.len() != dim {
@@ -142,10 +138,6 @@ impl Vectors {
 
     pub fn len(&self) -> usize {
         self.inv_norms.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.inv_norms.is_empty()
     }
 
     /// `float16` while every vector so far was float16, else `float32`.
@@ -212,7 +204,8 @@ impl Vectors {
         }
     }
 
-    /// The exact similarity of two rows (see the module documentation).
+    /// The exact similarity of two rows (see the module documentation); the tests' reference.
+    #[cfg(test)]
     pub fn similarity(&self, a: usize, b: usize) -> f32 {
         let d = self.dim;
         let (mut ua, mut ub) = (vec![0f32; d], vec![0f32; d]);

@@ -26,11 +26,12 @@ use sha2::{Digest, Sha256};
 use super::kernel::{RawVector, Vectors};
 use crate::decode::array::{Array, DType};
 use crate::decode::pickle::{self, PickleLimits};
+use crate::format::shard::ShardFormat;
 use crate::manifest::Manifest;
 use crate::pipeline::Progress;
+use crate::sample::Modality;
 use crate::schema::KNOWN_DIMS;
-use crate::sink::shard::ShardFormat;
-use crate::source::inventory::{Inventory, Modality, SampleFiles};
+use crate::source::inventory::{Inventory, SampleFiles};
 
 /// A sample as read: its key, image hash and vector (or why it has none).
 pub(super) struct Read1 {

@@ -25,7 +25,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::pipeline::Progress;
-use crate::source::inventory::{Inventory, Modality};
+use crate::sample::Modality;
+use crate::source::inventory::Inventory;
 use crate::validate::report::{Report, SampleIssues};
 use crate::validate::{Code, Issue};
 use load::{Collector, Converted, Loaded};

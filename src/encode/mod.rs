@@ -4,8 +4,10 @@
 //! people already run on SFHQ (`np.load(path)['landmarks']`,
 //! `pickle.load(f)['CLIP_ViTL_14@336']`) must work on the result unchanged: so landmarks
 //! go back into `.npz` archives and features into pickled dicts, in the layout numpy
-//! writes. The WebDataset sink ships every array as a `.npy` member that `np.load` and
-//! webdataset's decoders read, keeping the source dtype and shape, so nothing is lost.
+//! writes. The WebDataset writer ships every array as a `.npy` member that `np.load` and
+//! webdataset's decoders read, in its column's dtype (the widest any sample has, so that
+//! every sample has one type per member, as the Hugging Face loader needs); `KEY.json`
+//! names the narrower source dtype, and `extract` narrows the array back, so nothing is lost.
 //!
 //! Like the decoders, these only fill byte buffers: callers do the I/O. The output is a
 //! pure function of the input, which the byte-identical-shards guarantee relies on. `.npy`
@@ -14,5 +16,5 @@
 //! holds those same `.npy` members, but its zip headers are the `zip` crate's, not those
 //! of Python's `zipfile`.
 
-pub mod npy;
-pub mod pickle;
+pub(crate) mod npy;
+pub(crate) mod pickle;

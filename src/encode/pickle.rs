@@ -19,37 +19,7 @@ use std::collections::HashMap;
 use super::npy::descr;
 use crate::decode::array::{Array, DType};
 
-mod op {
-    pub const MARK: u8 = b'(';
-    pub const STOP: u8 = b'.';
-    pub const BININT: u8 = b'J';
-    pub const BININT1: u8 = b'K';
-    pub const BININT2: u8 = b'M';
-    pub const NONE: u8 = b'N';
-    pub const REDUCE: u8 = b'R';
-    pub const BINUNICODE: u8 = b'X';
-    pub const BUILD: u8 = b'b';
-    pub const BINGET: u8 = b'h';
-    pub const LONG_BINGET: u8 = b'j';
-    pub const SETITEM: u8 = b's';
-    pub const TUPLE: u8 = b't';
-    pub const SETITEMS: u8 = b'u';
-    pub const EMPTY_DICT: u8 = b'}';
-    pub const EMPTY_TUPLE: u8 = b')';
-    pub const PROTO: u8 = 0x80;
-    pub const TUPLE1: u8 = 0x85;
-    pub const NEWTRUE: u8 = 0x88;
-    pub const NEWFALSE: u8 = 0x89;
-    pub const LONG1: u8 = 0x8a;
-    pub const BINBYTES: u8 = b'B';
-    pub const SHORT_BINBYTES: u8 = b'C';
-    pub const SHORT_BINUNICODE: u8 = 0x8c;
-    pub const BINUNICODE8: u8 = 0x8d;
-    pub const BINBYTES8: u8 = 0x8e;
-    pub const STACK_GLOBAL: u8 = 0x93;
-    pub const MEMOIZE: u8 = 0x94;
-    pub const FRAME: u8 = 0x95;
-}
+use crate::decode::pickle::opcodes as op;
 
 /// CPython's framing constants (`Modules/_pickle.c`, `Lib/pickle.py`).
 const FRAME_SIZE_TARGET: usize = 64 * 1024;

@@ -16,7 +16,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{column_description, Facts, Meta, SFHQ_CITATION, SFHQ_URL};
-use crate::sink::ShardRecord;
+use crate::format::ShardRecord;
 
 const RECORDS: &str = "sfhq";
 const SPLITS: &str = "splits";

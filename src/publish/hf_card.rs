@@ -6,7 +6,7 @@
 //! split sizes), with two deliberate choices: features use the older `sequence:` +
 //! `length:` spelling, which datasets 3.x and 5.x both parse into fixed-length lists, and
 //! they are derived from the same `huggingface` description the Parquet shards carry
-//! ([`crate::sink::parquet::arrow_schema`]), so the card can never disagree with the
+//! ([`crate::format::parquet::arrow_schema`]), so the card can never disagree with the
 //! files: `datasets` casts the shards to the card's features and would fail on any
 //! difference.
 //!
@@ -20,7 +20,7 @@ use super::{
     column_description, Facts, Meta, SplitInfo, SEGMENTATION_LABELS, SFHQ_AUTHOR, SFHQ_CITATION,
     SFHQ_URL,
 };
-use crate::sink::webdataset::index_files;
+use crate::format::webdataset::index::index_files;
 use crate::ui::format_bytes;
 use crate::validate::report::excluded_by_code;
 
@@ -212,7 +212,7 @@ fn shown_path(path: &str, flavor: Flavor) -> &str {
 }
 
 /// `webdataset/train-{000000..000003}.tar` for a split's tar shards.
-fn brace_pattern(tars: &[&crate::sink::ShardRecord], flavor: Flavor) -> String {
+fn brace_pattern(tars: &[&crate::format::ShardRecord], flavor: Flavor) -> String {
     let first = shown_path(&tars[0].path, flavor);
     if tars.len() == 1 {
         return first.to_string();

@@ -18,16 +18,16 @@ use anyhow::Context;
 use serde_json::{json, Value};
 
 use super::hf_card::{self, Flavor};
+use super::limits::KAGGLE_MAX_FILES;
 use super::{
     license, Facts, Meta, CARD_FILE, KAGGLE_DIR, KAGGLE_NAME_CHARS, KAGGLE_SUBTITLE_CHARS,
 };
 use crate::checksum::hash_file;
-use crate::manifest::{write_atomic, SUMS_FILE};
-use crate::sink::ShardRecord;
+use crate::format::ShardRecord;
+use crate::manifest::SUMS_FILE;
+use crate::output::write_atomic;
 
 pub const METADATA_FILE: &str = "dataset-metadata.json";
-/// Kaggle refuses a dataset version of 1,000 files or more.
-pub const MAX_FILES: usize = 1000;
 /// Files the client treats as the dataset's cover instead of uploading them.
 pub const COVER_IMAGES: [&str; 4] = [
     "dataset-cover-image.png",
@@ -140,10 +140,11 @@ pub fn layout(dir: &Path, facts: &Facts, card: Option<Vec<u8>>) -> Result<Layout
             twice[0]
         ));
     }
-    let total = entries.len() + 1;
-    if total >= MAX_FILES {
+    // The card is counted whether or not there is one: the same count as `plan`'s.
+    let total = super::limits::kaggle_files(shards.len());
+    if total >= KAGGLE_MAX_FILES {
         return Err(format!(
-            "the Kaggle folder would hold {total} files and Kaggle refuses {MAX_FILES} or more per dataset version: convert again with a --shard-size at least {}x the {} used",
+            "the Kaggle folder would hold {total} files and Kaggle refuses {KAGGLE_MAX_FILES} or more per dataset version: convert again with a --shard-size at least {}x the {} used",
             total.div_ceil(900),
             crate::ui::format_bytes(facts.manifest.options.shard_size)
         ));

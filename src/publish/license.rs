@@ -178,7 +178,7 @@ pub fn find(name: &str) -> Option<&'static License> {
 }
 
 /// Resolves `--license`: exactly one name from the list, or every reason it is not.
-pub fn parse(text: &str) -> Result<&'static License, String> {
+pub fn parse(text: &str, kaggle: bool) -> Result<&'static License, String> {
     let names: Vec<&str> = text
         .split(|c: char| c == ',' || c == ';' || c == '+' || c == '/' || c.is_whitespace())
         .filter(|s| !s.is_empty())
@@ -186,18 +186,47 @@ pub fn parse(text: &str) -> Result<&'static License, String> {
         .collect();
     match names.as_slice() {
         [] => Err("--license is empty: name one license, e.g. CC-BY-4.0".to_string()),
-        [one] => find(one).ok_or_else(|| {
-            format!(
-                "--license {one:?} is not in Kaggle's license list; use one of: {}",
+        [one] => match find(one) {
+            Some(license) => Ok(license),
+            // The card and Croissant take any SPDX identifier; Kaggle only its list.
+            None if !kaggle && is_spdx_id(one) => Ok(spdx(one)),
+            None if !kaggle => Err(format!(
+                "--license {one:?} is not an SPDX license identifier (such as MIT, Apache-2.0, CC-BY-4.0)"
+            )),
+            None => Err(format!(
+                "--license {one:?} is not in Kaggle's license list (--kaggle accepts only those); use one of: {}",
                 LICENSES.iter().map(|l| l.kaggle).collect::<Vec<_>>().join(", ")
-            )
-        }),
+            )),
+        },
         several => Err(format!(
             "--license names {} licenses ({}): a dataset carries exactly one license (Kaggle refuses more than one)",
             several.len(),
             several.join(", ")
         )),
     }
+}
+
+/// An SPDX identifier's shape: letters, digits, `-`, `.` and `+`.
+fn is_spdx_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '+'))
+}
+
+/// A license outside Kaggle's list, for the card and Croissant: the Hub spells SPDX
+/// identifiers in lower case (`mit`, `bsd-3-clause`). Leaked once per run: `License`
+/// holds static names, and a command takes one license.
+fn spdx(id: &str) -> &'static License {
+    let kaggle: &'static str = Box::leak(id.to_string().into_boxed_str());
+    let hub: &'static str = Box::leak(id.to_ascii_lowercase().into_boxed_str());
+    Box::leak(Box::new(License {
+        kaggle,
+        hub,
+        url: None,
+    }))
 }
 
 #[cfg(test)]
@@ -214,14 +243,23 @@ mod tests {
     }
 
     #[test]
+    fn any_spdx_id_is_accepted_without_kaggle() {
+        let mit = parse("MIT", false).unwrap();
+        assert_eq!((mit.kaggle, mit.hub, mit.url), ("MIT", "mit", None));
+        let refused = parse("MIT", true).unwrap_err();
+        assert!(refused.contains("Kaggle's license list"), "{refused}");
+        assert!(parse("not a license!", false).is_err());
+    }
+
+    #[test]
     fn exactly_one_license_is_accepted() {
-        assert!(parse("CC0-1.0").is_ok());
-        let two = parse("CC-BY-4.0,CC0-1.0").unwrap_err();
+        assert!(parse("CC0-1.0", true).is_ok());
+        let two = parse("CC-BY-4.0,CC0-1.0", true).unwrap_err();
         assert!(two.contains("exactly one license"), "{two}");
-        assert!(parse("CC-BY-4.0 AND MIT")
+        assert!(parse("CC-BY-4.0 AND MIT", true)
             .unwrap_err()
             .contains("exactly one"));
-        assert!(parse("WTFPL")
+        assert!(parse("WTFPL", true)
             .unwrap_err()
             .contains("Kaggle's license list"));
     }

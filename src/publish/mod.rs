@@ -3,19 +3,21 @@
 //!
 //! Everything here is a pure function of the manifest, the Parquet footers and the
 //! command-line metadata ([`Meta`]), so the same folder and arguments give the same bytes.
-//! The one date the files carry (Croissant's `datePublished`) therefore comes from the
-//! manifest's `created` (written when `convert` ran with `SOURCE_DATE_EPOCH`) or else from
-//! `SOURCE_DATE_EPOCH` at `package` time, never from the clock; without either, Croissant is
-//! refused with a message saying so, rather than published with an invented date.
+//! The one date the files carry (Croissant's `datePublished`) comes from `--date`, else the
+//! manifest's `created` (written when `convert` ran with `SOURCE_DATE_EPOCH`), else
+//! `SOURCE_DATE_EPOCH` at `package` time, else today; the terminal says which, and how to
+//! pin it, because only a pinned date gives the same bytes on another day.
 //!
 //! The platforms report mistakes only after an upload, so [`Meta::resolve`] checks every
 //! rule up front and returns every violation at once.
 
-pub mod croissant;
-pub mod hf_card;
-pub mod kaggle;
-pub mod license;
-pub mod yaml;
+pub(crate) mod croissant;
+pub(crate) mod hf_card;
+pub(crate) mod kaggle;
+pub(crate) mod license;
+pub(crate) mod limits;
+pub(crate) mod package;
+pub(crate) mod yaml;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -26,13 +28,12 @@ use anyhow::Context;
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::Value;
 
-use crate::cli::PackageArgs;
 use crate::decode::array::DType;
+use crate::format::parquet::schema::arrow_schema;
+use crate::format::shard::ShardFormat;
+use crate::format::ShardRecord;
 use crate::manifest::Manifest;
 use crate::schema::{DatasetSchema, FeatureColumn};
-use crate::sink::parquet::arrow_schema;
-use crate::sink::shard::ShardFormat;
-use crate::sink::ShardRecord;
 use license::License;
 
 /// The lengths of a (nested) `Sequence`/`List` feature from the outside in (`None` for a
@@ -75,6 +76,22 @@ pub const KAGGLE_NAME_CHARS: std::ops::RangeInclusive<usize> = 6..=50;
 /// Kaggle's subtitle length rule, in characters.
 pub const KAGGLE_SUBTITLE_CHARS: std::ops::RangeInclusive<usize> = 20..=80;
 
+/// What `package` was asked for, as given (checked by [`Meta::resolve`]).
+#[derive(Debug, Clone, Default)]
+pub struct PackageRequest {
+    pub dir: std::path::PathBuf,
+    pub targets: Targets,
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
+    pub license: Option<String>,
+    pub id: Option<String>,
+    pub creator: Option<String>,
+    pub url: Option<String>,
+    /// `--date YYYY-MM-DD`.
+    pub date: Option<String>,
+    pub overwrite: bool,
+}
+
 /// Which files to write.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Targets {
@@ -107,8 +124,10 @@ pub struct Meta {
     pub creator: Option<String>,
     /// The dataset's home page: `--url`, else derived from `--id`.
     pub url: Option<String>,
-    /// `YYYY-MM-DD`, from the manifest or `SOURCE_DATE_EPOCH`.
+    /// `YYYY-MM-DD`: `--date`, the manifest's `created`, `SOURCE_DATE_EPOCH` or today.
     pub date: Option<String>,
+    /// Where [`Meta::date`] came from, for the message that says how to pin it.
+    pub date_source: &'static str,
 }
 
 fn chars(s: &str) -> usize {
@@ -132,15 +151,11 @@ impl Meta {
     /// Checks every argument against every target asked for; `created_env` is
     /// `SOURCE_DATE_EPOCH` as an RFC 3339 time stamp, if set. Returns every violation.
     pub fn resolve(
-        args: &PackageArgs,
+        args: &PackageRequest,
         manifest: &Manifest,
         created_env: Option<String>,
     ) -> Result<Meta, Vec<String>> {
-        let targets = Targets {
-            hf: args.hf,
-            croissant: args.croissant,
-            kaggle: args.kaggle,
-        };
+        let targets = args.targets;
         let mut problems = Vec::new();
         if !(targets.hf || targets.croissant || targets.kaggle) {
             problems.push("nothing to write: pass --hf, --croissant and/or --kaggle".to_string());
@@ -154,7 +169,9 @@ impl Meta {
                 );
                 None
             }
-            Some(text) => license::parse(text).map_err(|e| problems.push(e)).ok(),
+            Some(text) => license::parse(text, targets.kaggle)
+                .map_err(|e| problems.push(e))
+                .ok(),
         };
 
         let title = args
@@ -245,18 +262,25 @@ impl Meta {
             );
         }
 
-        let date = manifest
-            .created
-            .as_deref()
-            .or(created_env.as_deref())
-            .and_then(date_of);
-        if targets.croissant && date.is_none() {
-            problems.push(
-                "--croissant needs a publication date, and package never reads the clock (the same folder must give the same bytes): set SOURCE_DATE_EPOCH, e.g. SOURCE_DATE_EPOCH=$(date +%s), or convert with it set so that manifest.json records `created`"
-                    .to_string(),
-            );
-        }
-
+        // The date Croissant carries: pinned by --date, else recorded facts, else today
+        // (said on the terminal, with how to pin it, since it makes the bytes differ by day).
+        let (date, date_source) = if let Some(given) = args.date.as_deref() {
+            let given = given.trim();
+            if date_of(given).is_some_and(|d| d == given) {
+                (Some(given.to_string()), "--date")
+            } else {
+                problems.push(format!(
+                    "--date {given:?} is not a date of the form YYYY-MM-DD"
+                ));
+                (None, "--date")
+            }
+        } else if let Some(date) = manifest.created.as_deref().and_then(date_of) {
+            (Some(date), "the manifest's `created`")
+        } else if let Some(date) = created_env.as_deref().and_then(date_of) {
+            (Some(date), "SOURCE_DATE_EPOCH")
+        } else {
+            (today(), "today's date")
+        };
         match license {
             Some(license) if problems.is_empty() => Ok(Meta {
                 targets,
@@ -267,6 +291,7 @@ impl Meta {
                 creator,
                 url,
                 date,
+                date_source,
             }),
             _ => Err(problems),
         }
@@ -339,6 +364,15 @@ fn check_id(text: &str, targets: Targets, problems: &mut Vec<String>) -> Option<
 }
 
 /// `YYYY-MM-DD` from an RFC 3339 time stamp.
+/// Today (UTC) as `YYYY-MM-DD`.
+fn today() -> Option<String> {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    date_of(&crate::manifest::rfc3339(i64::try_from(secs).ok()?))
+}
+
 fn date_of(stamp: &str) -> Option<String> {
     let date = stamp.get(..10)?;
     let bytes = date.as_bytes();

@@ -12,65 +12,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::sample::Modality;
+
 use super::{is_junk, ListedFile, Locator, ReadError, Source, SourceKind, UnsafePath};
-
-/// The four kinds of file an SFHQ sample is made of.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Modality {
-    Image,
-    Segmentation,
-    Landmarks,
-    Features,
-}
-
-impl Modality {
-    pub const ALL: [Modality; 4] = [
-        Modality::Image,
-        Modality::Segmentation,
-        Modality::Landmarks,
-        Modality::Features,
-    ];
-
-    /// The folder name SFHQ uses for this modality.
-    pub fn folder(self) -> &'static str {
-        match self {
-            Modality::Image => "images",
-            Modality::Segmentation => "segmentations",
-            Modality::Landmarks => "landmarks",
-            Modality::Features => "pretrained_features",
-        }
-    }
-
-    /// The prefix of this modality's issue codes (`image.size`, `features.unsafe`, ...).
-    pub fn code_prefix(self) -> &'static str {
-        match self {
-            Modality::Image => "image",
-            Modality::Segmentation => "segmentation",
-            Modality::Landmarks => "landmarks",
-            Modality::Features => "features",
-        }
-    }
-
-    fn accepts_extension(self, ext_lower: &str) -> bool {
-        match self {
-            Modality::Image => matches!(ext_lower, "jpg" | "jpeg" | "png"),
-            Modality::Segmentation => ext_lower == "png",
-            Modality::Landmarks => matches!(ext_lower, "npz" | "npy"),
-            Modality::Features => matches!(ext_lower, "pickle" | "pkl"),
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-
-    fn from_folder(name: &str) -> Option<Modality> {
-        Modality::ALL
-            .into_iter()
-            .find(|m| name.eq_ignore_ascii_case(m.folder()))
-    }
-}
 
 /// One file of a sample, by interned directory and extension.
 #[derive(Debug, Clone, Copy)]

@@ -8,8 +8,9 @@
 //!
 //! [`inventory`] turns the listings of all sources into samples paired by stem.
 
+pub(crate) mod duplicates;
 mod folder;
-pub mod inventory;
+pub(crate) mod inventory;
 mod zip;
 
 use std::io::{self, Read};
@@ -23,6 +24,15 @@ use serde::{Deserialize, Serialize};
 pub enum SourceKind {
     Folder,
     Zip,
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SourceKind::Folder => "folder",
+            SourceKind::Zip => "zip",
+        })
+    }
 }
 
 /// How to find one file again inside its source.

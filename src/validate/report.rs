@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Code, Issue, Severity};
-use crate::pipeline::Processed;
+use crate::sample::Processed;
 use crate::source::inventory::{Inventory, Orphan, RefusedPath};
 
 /// A sample with the issues found in it.

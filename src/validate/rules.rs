@@ -9,6 +9,7 @@ use crate::decode::image::{self, ImageFormat, ImageHeader};
 use crate::decode::npy::{self, NpyError};
 use crate::decode::pickle::{self, PickleError, PickleLimits};
 use crate::decode::segmentation::{self, LabelMapError};
+use crate::ui::thousands;
 
 use super::{Code, Issue};
 
@@ -208,7 +209,9 @@ pub fn check_segmentation(
             Code::SegmentationBlocks,
             file,
             format!(
-                "{:.2}% of aligned {UPSCALE}x{UPSCALE} blocks hold one label; a nearest-neighbour x{UPSCALE} upscale gives 100%: the map was resampled or edited at full size",
+                "{} of {} aligned {UPSCALE}x{UPSCALE} blocks hold one label ({:.2}%); a nearest-neighbour x{UPSCALE} upscale makes every block pure: the map was resampled or edited at full size",
+                thousands(map.pure_blocks),
+                thousands(map.blocks),
                 share * 100.0
             ),
         ));

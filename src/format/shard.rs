@@ -18,6 +18,16 @@ pub enum ShardFormat {
     Webdataset,
 }
 
+impl ShardFormat {
+    /// The format's name in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShardFormat::Parquet => "Parquet",
+            ShardFormat::Webdataset => "WebDataset",
+        }
+    }
+}
+
 /// A finished shard, as listed in the manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardRecord {
@@ -35,6 +45,14 @@ pub struct ShardRecord {
 /// The file a shard is being written to: hidden, so no glob such as `data/train-*` ever
 /// picks up a partial shard.
 pub type ShardWriter = HashingWriter<BufWriter<File>>;
+
+/// The one rule that cuts shards, used by both writers and by `plan`: a new shard starts
+/// when the next sample (`next` bytes) would push the current one (`rows` samples, `bytes`
+/// bytes) past `limit`, counting the `reserve` bytes the format adds when it closes a
+/// shard; a shard is never left empty, so one sample larger than the limit gets its own.
+pub(crate) fn starts_new_shard(rows: u64, bytes: u64, next: u64, reserve: u64, limit: u64) -> bool {
+    rows > 0 && bytes + next + reserve > limit
+}
 
 pub fn temp_path(dir: &Path, split: &str, index: usize, extension: &str) -> PathBuf {
     dir.join(format!(".{split}-{index:05}.{extension}.partial"))

@@ -15,78 +15,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde::Serialize;
-use serde_json::json;
 
-use super::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
-use super::Sink;
+use super::names::{member_size, Files, SampleInfo, BLOCK};
+use super::WDS_DIR;
 use crate::decode::array::{Array, DType};
 use crate::encode::npy::write_npy;
-use crate::pipeline::{Payload, Sample};
+use crate::format::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
+use crate::format::Sink;
+use crate::sample::{Payload, Sample};
 use crate::schema::DatasetSchema;
-
-pub const WDS_DIR: &str = "webdataset";
-pub const INDEX_FILE: &str = "index.json";
-const BLOCK: u64 = 512;
-
-/// Tar bytes a member of `len` bytes takes: its header and its data padded to a block.
-fn member_size(len: usize) -> u64 {
-    BLOCK + (len as u64).div_ceil(BLOCK) * BLOCK
-}
-
-/// Why a key cannot name WebDataset members.
-pub fn key_problem(key: &str, longest_extension: usize) -> Option<&'static str> {
-    if key.contains('.') {
-        Some("contains '.', and WebDataset readers end the key at the first dot of a member name")
-    } else if key.contains('/') || key.contains('\\') {
-        Some("contains a path separator")
-    } else if !key.chars().all(|c| c.is_ascii_graphic()) {
-        Some("contains spaces, control or non-ASCII characters that tar readers disagree on")
-    } else if key.len() + 1 + longest_extension > 100 {
-        Some("is too long for a 100-byte ustar member name")
-    } else {
-        None
-    }
-}
-
-/// The extension of the longest member name a sample gets.
-pub fn longest_extension(schema: &DatasetSchema) -> usize {
-    schema
-        .features
-        .iter()
-        .map(|f| f.wds_name.len() + ".npy".len())
-        .chain(["landmarks.npy".len(), "seg.png".len()])
-        .max()
-        .unwrap_or(0)
-}
-
-#[derive(Serialize)]
-struct Files<'a> {
-    image: &'a str,
-    segmentation: Option<&'a str>,
-    landmarks: Option<&'a str>,
-    pretrained_features: Option<&'a str>,
-}
-
-/// `KEY.json`: what the sample is and where it came from.
-#[derive(Serialize)]
-struct SampleInfo<'a> {
-    key: &'a str,
-    part: Option<i16>,
-    width: u32,
-    height: u32,
-    /// Source file names.
-    files: Files<'a>,
-    /// sha256 of each source file.
-    sha256: Files<'a>,
-    /// Member extension -> the model name in the source pickle.
-    pretrained_features: BTreeMap<&'a str, &'a str>,
-    /// Modalities written as empty members because the source lacks them.
-    missing: Vec<String>,
-    /// Arrays stored wider than the source file had them (member extension -> source
-    /// dtype): members carry their column's dtype, so every sample has one type per member.
-    source_dtypes: BTreeMap<String, &'static str>,
-}
 
 struct OpenTar {
     builder: tar::Builder<ShardWriter>,
@@ -166,7 +103,10 @@ impl WebDatasetSink {
         match &p.landmarks {
             Some(l) => {
                 if l.value.dtype != self.schema.landmarks {
-                    source_dtypes.insert("landmarks.npy".to_string(), l.value.dtype.name());
+                    source_dtypes.insert(
+                        "landmarks.npy".to_string(),
+                        l.value.dtype.name().to_string(),
+                    );
                 }
                 write_npy(&l.value, self.schema.landmarks, &mut npy)
             }
@@ -186,8 +126,10 @@ impl WebDatasetSink {
             match p.feature(&column.model) {
                 Some(array) => {
                     if array.dtype != column.dtype {
-                        source_dtypes
-                            .insert(format!("{}.npy", column.wds_name), array.dtype.name());
+                        source_dtypes.insert(
+                            format!("{}.npy", column.wds_name),
+                            array.dtype.name().to_string(),
+                        );
                     }
                     write_npy(array, column.dtype, &mut npy)
                 }
@@ -203,20 +145,20 @@ impl WebDatasetSink {
             members.push((format!("{key}.{}.npy", column.wds_name), npy));
         }
 
-        let names = |f: fn(&crate::pipeline::Blob) -> &str| Files {
-            image: f(&p.image),
-            segmentation: p.segmentation.as_ref().map(f),
-            landmarks: None,
-            pretrained_features: None,
+        let files = Files {
+            image: p.image.name.clone(),
+            segmentation: p.segmentation.as_ref().map(|b| b.name.clone()),
+            landmarks: p.landmarks.as_ref().map(|l| l.name.clone()),
+            pretrained_features: p.features.as_ref().map(|f| f.name.clone()),
         };
-        let mut files = names(|b| b.name.as_str());
-        files.landmarks = p.landmarks.as_ref().map(|l| l.name.as_str());
-        files.pretrained_features = p.features.as_ref().map(|f| f.name.as_str());
-        let mut sha256 = names(|b| b.sha256.as_str());
-        sha256.landmarks = p.landmarks.as_ref().map(|l| l.sha256.as_str());
-        sha256.pretrained_features = p.features.as_ref().map(|f| f.sha256.as_str());
+        let sha256 = Files {
+            image: p.image.sha256.clone(),
+            segmentation: p.segmentation.as_ref().map(|b| b.sha256.clone()),
+            landmarks: p.landmarks.as_ref().map(|l| l.sha256.clone()),
+            pretrained_features: p.features.as_ref().map(|f| f.sha256.clone()),
+        };
         let info = SampleInfo {
-            key,
+            key: key.to_string(),
             part: sample.part,
             width: p.width,
             height: p.height,
@@ -226,7 +168,7 @@ impl WebDatasetSink {
                 .schema
                 .features
                 .iter()
-                .map(|f| (f.wds_name.as_str(), f.model.as_str()))
+                .map(|f| (f.wds_name.clone(), f.model.clone()))
                 .collect(),
             missing,
             source_dtypes,
@@ -305,7 +247,7 @@ impl Sink for WebDatasetSink {
             .sum();
         let end = 2 * BLOCK;
         if let Some(open) = &self.open {
-            if open.bytes + size + end > self.shard_size {
+            if shard::starts_new_shard(open.rows, open.bytes, size, end, self.shard_size) {
                 self.seal_shard()?;
             }
         }
@@ -357,58 +299,4 @@ impl Sink for WebDatasetSink {
             .chain(self.open.as_ref().map(|o| o.temp.as_path()));
         shard::remove_all(temps);
     }
-}
-
-/// The index files of a dataset's tar shards, as (path relative to the output, content):
-/// `webdataset/index.json` for train, `webdataset/index-{split}.json` for other splits.
-pub fn index_files(shards: &[ShardRecord]) -> Vec<(String, String)> {
-    let mut splits: Vec<&str> = shards
-        .iter()
-        .filter(|s| s.format == ShardFormat::Webdataset)
-        .map(|s| s.split.as_str())
-        .collect();
-    splits.dedup();
-    splits
-        .into_iter()
-        .map(|split| {
-            let of_split: Vec<ShardRecord> = shards
-                .iter()
-                .filter(|s| s.split == split)
-                .cloned()
-                .collect();
-            let name = if split == crate::split::TRAIN {
-                INDEX_FILE.to_string()
-            } else {
-                format!("index-{split}.json")
-            };
-            (format!("{WDS_DIR}/{name}"), index_json(&of_split))
-        })
-        .collect()
-}
-
-/// `webdataset/index.json` in the `wids` shard-index form: urls relative to the index,
-/// exact sample counts (wids maps a global index to a shard by their running sum), sizes,
-/// and sha256 beside the md5 field wids knows.
-pub fn index_json(shards: &[ShardRecord]) -> String {
-    let shardlist: Vec<serde_json::Value> = shards
-        .iter()
-        .filter(|s| s.format == ShardFormat::Webdataset)
-        .map(|s| {
-            json!({
-                "url": s.path.strip_prefix(&format!("{WDS_DIR}/")).unwrap_or(&s.path),
-                "nsamples": s.rows,
-                "filesize": s.bytes,
-                "sha256": s.sha256,
-            })
-        })
-        .collect();
-    let mut text = serde_json::to_string_pretty(&json!({
-        "__kind__": "wids-shard-index-v1",
-        "wids_version": 1,
-        "name": "sfhq",
-        "shardlist": shardlist,
-    }))
-    .expect("JSON values serialise");
-    text.push('\n');
-    text
 }

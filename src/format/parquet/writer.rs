@@ -1,10 +1,5 @@
-//! Parquet shards that Hugging Face `datasets`, pyarrow, DuckDB and mlcroissant read
-//! unchanged.
-//!
-//! What `datasets` needs to decode `image` and `segmentation` as pictures: every field and
-//! struct child nullable, `binary`/`string` (not the large variants), and the `huggingface`
-//! feature description, written into the Arrow schema and as a plain Parquet key-value
-//! (readers that ignore `ARROW:schema` still find it). Image bytes are stored as read,
+//! The Parquet writer: shards that Hugging Face `datasets`, pyarrow, DuckDB and mlcroissant
+//! read unchanged, with the columns of [`super::schema`]. Image bytes are stored as read,
 //! uncompressed and PLAIN (JPEG and PNG are compressed already); everything else is snappy.
 //! About 100 rows per row group keeps random access cheap and every group far below the
 //! Hub viewer's 100 MB limit.
@@ -18,18 +13,19 @@ use arrow::array::{
     RecordBatch, StringArray, StructArray,
 };
 use arrow::buffer::{Buffer, NullBuffer};
-use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, Encoding};
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
-use serde_json::{json, Value};
 
-use super::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
-use super::Sink;
+use super::schema::{arrow_schema, arrow_type, image_struct_type, stored_dtype};
+use super::DATA_DIR;
 use crate::decode::array::{Array, DType};
-use crate::pipeline::{Blob, Payload, Sample};
+use crate::format::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
+use crate::format::Sink;
+use crate::sample::{Blob, Payload, Sample};
 use crate::schema::DatasetSchema;
 
 /// Row groups are also cut at this many payload bytes, whatever the row count.
@@ -50,122 +46,6 @@ pub struct ParquetOptions {
     pub landmark_count: usize,
 }
 
-fn arrow_type(dtype: DType) -> DataType {
-    match dtype {
-        DType::Bool | DType::U8 => DataType::UInt8,
-        DType::U16 => DataType::UInt16,
-        DType::U32 => DataType::UInt32,
-        DType::U64 => DataType::UInt64,
-        DType::I8 => DataType::Int8,
-        DType::I16 => DataType::Int16,
-        DType::I32 => DataType::Int32,
-        DType::I64 => DataType::Int64,
-        DType::F16 => DataType::Float16,
-        DType::F32 => DataType::Float32,
-        DType::F64 => DataType::Float64,
-    }
-}
-
-/// The element type a column stores: booleans are kept as bytes, one per value.
-fn stored_dtype(dtype: DType) -> DType {
-    if dtype == DType::Bool {
-        DType::U8
-    } else {
-        dtype
-    }
-}
-
-fn fixed_list_type(dtype: DType, shape: &[usize]) -> DataType {
-    shape.iter().rev().fold(arrow_type(dtype), |inner, &len| {
-        DataType::FixedSizeList(Arc::new(Field::new("item", inner, true)), len as i32)
-    })
-}
-
-fn hf_value(dtype: &str) -> Value {
-    json!({"dtype": dtype, "_type": "Value"})
-}
-
-/// `Sequence` rather than `List`: datasets 3.x fails on `List`, 4.x and 5.x accept both.
-fn hf_sequence(dtype: DType, shape: &[usize]) -> Value {
-    shape.iter().rev().fold(
-        hf_value(stored_dtype(dtype).name()),
-        |inner, &len| json!({"feature": inner, "length": len, "_type": "Sequence"}),
-    )
-}
-
-fn image_struct_type() -> DataType {
-    DataType::Struct(Fields::from(vec![
-        Field::new("bytes", DataType::Binary, true),
-        Field::new("path", DataType::Utf8, true),
-    ]))
-}
-
-/// The Arrow schema of the dataset's rows and the `huggingface` feature description.
-pub fn arrow_schema(schema: &DatasetSchema, landmark_count: usize) -> (SchemaRef, String) {
-    let landmarks = stored_dtype(schema.landmarks);
-    let mut fields = vec![
-        Field::new("key", DataType::Utf8, true),
-        Field::new("part", DataType::Int16, true),
-        Field::new("image", image_struct_type(), true),
-        Field::new("image_sha256", DataType::Utf8, true),
-        Field::new("width", DataType::Int32, true),
-        Field::new("height", DataType::Int32, true),
-        Field::new("segmentation", image_struct_type(), true),
-        Field::new("segmentation_sha256", DataType::Utf8, true),
-        Field::new(
-            "landmarks",
-            fixed_list_type(landmarks, &[landmark_count, 2]),
-            true,
-        ),
-    ];
-    let mut features = json!({
-        "key": hf_value("string"),
-        "part": hf_value("int16"),
-        "image": {"_type": "Image"},
-        "image_sha256": hf_value("string"),
-        "width": hf_value("int32"),
-        "height": hf_value("int32"),
-        "segmentation": {"_type": "Image"},
-        "segmentation_sha256": hf_value("string"),
-        "landmarks": hf_sequence(landmarks, &[landmark_count, 2]),
-    });
-    if !schema.features.is_empty() {
-        let children: Vec<Field> = schema
-            .features
-            .iter()
-            .map(|f| {
-                Field::new(
-                    &f.model,
-                    fixed_list_type(stored_dtype(f.dtype), &[f.dim]),
-                    true,
-                )
-            })
-            .collect();
-        fields.push(Field::new(
-            "pretrained_features",
-            DataType::Struct(Fields::from(children)),
-            true,
-        ));
-        let described: serde_json::Map<String, Value> = schema
-            .features
-            .iter()
-            .map(|f| (f.model.clone(), hf_sequence(f.dtype, &[f.dim])))
-            .collect();
-        features["pretrained_features"] = Value::Object(described);
-    }
-    fields.push(Field::new("source_dtypes", DataType::Utf8, true));
-    features["source_dtypes"] = hf_value("string");
-    let description = json!({"info": {"features": features}}).to_string();
-    let metadata: std::collections::HashMap<String, String> =
-        [("huggingface".to_string(), description.clone())]
-            .into_iter()
-            .collect();
-    (
-        Arc::new(Schema::new_with_metadata(fields, metadata)),
-        description,
-    )
-}
-
 fn writer_properties(description: String, row_group_rows: usize) -> WriterProperties {
     let mut builder = WriterProperties::builder()
         .set_created_by(format!(
@@ -176,14 +56,10 @@ fn writer_properties(description: String, row_group_rows: usize) -> WriterProper
         // Keys are unique and arrays are noise to a dictionary: it would only be discarded.
         .set_dictionary_enabled(false)
         .set_max_row_group_row_count(Some(row_group_rows))
-        // The page size limit is checked between mini-batches of this many rows; with one
-        // row per mini-batch and a one-byte limit on the picture columns below, every
-        // picture is one page, copied once into an exactly sized buffer instead of into a
-        // page buffer that grows (and copies itself) as pictures are appended.
-        .set_write_batch_size(1)
         // The page size limit is checked between mini-batches: with the default 1024 rows
         // a whole row group of images (~30 MB) lands in one page buffer, grown by doubling.
-        // A few rows per batch keeps pages near the 1 MB limit.
+        // Four rows per mini-batch, and a one-byte limit on the picture columns below, make
+        // every picture a page of its own, copied once into an exactly sized buffer.
         .set_write_batch_size(4)
         .set_key_value_metadata(Some(vec![KeyValue::new(
             "huggingface".to_string(),
@@ -228,8 +104,6 @@ pub struct ParquetSink {
     open: Option<OpenShard>,
     sealed: Vec<SealedShard>,
 }
-
-pub const DATA_DIR: &str = "data";
 
 impl ParquetSink {
     pub fn new(
@@ -426,7 +300,7 @@ impl ParquetSink {
                 }
             }
         }
-        (!differing.is_empty()).then(|| Value::Object(differing).to_string())
+        (!differing.is_empty()).then(|| serde_json::Value::Object(differing).to_string())
     }
 }
 
@@ -488,7 +362,13 @@ fn fixed_list_column(
 impl Sink for ParquetSink {
     fn write(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
         let size = sample.payload.size();
-        if self.shard_rows > 0 && self.shard_payload + size > self.options.shard_size {
+        if shard::starts_new_shard(
+            self.shard_rows,
+            self.shard_payload,
+            size,
+            0,
+            self.options.shard_size,
+        ) {
             self.seal_shard()?;
         }
         self.shard_rows += 1;

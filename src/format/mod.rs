@@ -9,7 +9,7 @@ pub mod webdataset;
 
 use std::sync::Arc;
 
-use crate::pipeline::Sample;
+use crate::sample::Sample;
 
 pub use shard::ShardRecord;
 

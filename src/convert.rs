@@ -1,0 +1,212 @@
+//! The `convert` engine: inventory -> schema -> pipeline -> format writers -> wids
+//! indexes, `SHA256SUMS` and `manifest.json`, in that order, so that a folder with a
+//! manifest is always complete.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use crate::config::ConvertConfig;
+use crate::dedup;
+use crate::format::parquet::writer::ParquetSink;
+use crate::format::shard::ShardFormat;
+use crate::format::webdataset::index::index_files;
+use crate::format::webdataset::names::{key_problem, longest_extension};
+use crate::format::webdataset::writer::WebDatasetSink;
+use crate::format::Sink;
+use crate::manifest::Manifest;
+use crate::output::{prepare_convert_output, write_atomic};
+use crate::pipeline::{self, Completion, Context, Progress};
+use crate::sample::Sample;
+use crate::schema::{self, DatasetSchema};
+use crate::source::duplicates::inventory_without_duplicates;
+use crate::source::inventory::Inventory;
+use crate::ui::sanitize;
+use crate::validate::report::{Report, SampleIssues};
+
+/// What a conversion did.
+pub struct Conversion {
+    pub completion: Completion,
+    /// The manifest written; `None` when interrupted (nothing was kept).
+    pub manifest: Option<Manifest>,
+    /// Excluded samples with their files as typed on the command line (the manifest names
+    /// files by their source's name).
+    pub excluded_as_typed: Vec<SampleIssues>,
+}
+
+/// Converts the sources into `config.out`. `on_status` receives one-line notes for the
+/// terminal ("reading headers ...").
+pub fn convert(
+    config: &ConvertConfig,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+    on_status: &dyn Fn(&str),
+) -> anyhow::Result<Conversion> {
+    prepare_convert_output(&config.out, config.overwrite)?;
+    let inventory = inventory_without_duplicates(&config.sources)?;
+    let checks = &config.check.checks;
+    on_status(&format!(
+        "sfhq-pack: {} samples in {} source(s); reading landmark and feature headers",
+        inventory.samples.len(),
+        inventory.sources.len()
+    ));
+    let schema = schema::discover(&inventory, checks, config.check.max_file_bytes);
+    // --dedup-threshold: near-duplicate groups, found before any sample is written.
+    let near_duplicates = match &config.dedup {
+        Some(d) => {
+            progress.start(inventory.samples.len() as u64);
+            let found = dedup::find_in_inventory(&inventory, d, interrupted, progress)?;
+            if found.stats.interrupted {
+                return Ok(Conversion {
+                    completion: Completion::Interrupted,
+                    manifest: None,
+                    excluded_as_typed: Vec::new(),
+                });
+            }
+            on_status(&format!(
+                "sfhq-pack: {} near-duplicate group(s) at {} ({} unchecked); each stays in one split",
+                found.groups.len(),
+                d.threshold,
+                found.unchecked.len()
+            ));
+            Some(found)
+        }
+        None => None,
+    };
+    let groups = near_duplicates
+        .as_ref()
+        .map(dedup::group_map)
+        .unwrap_or_default();
+    if config.formats.contains(&ShardFormat::Webdataset) {
+        refuse_unusable_keys(&inventory, &schema)?;
+    }
+    std::fs::create_dir_all(&config.out).map_err(|e| {
+        anyhow::anyhow!("{}: cannot create output folder: {e}", config.out.display())
+    })?;
+    // One set of sinks per split, opened when the split's first sample arrives.
+    let mut sinks: BTreeMap<String, Vec<Box<dyn Sink>>> = BTreeMap::new();
+
+    let context = Context {
+        inventory: &inventory,
+        checks,
+        schema: &schema,
+        max_file_bytes: config.check.max_file_bytes,
+        keep_payload: true,
+    };
+    let mut report = Report::from_inventory(&inventory);
+    let mut parts: BTreeMap<String, u64> = BTreeMap::new();
+    progress.start(inventory.samples.len() as u64);
+    let outcome = pipeline::run(&context, progress, interrupted, |batch| {
+        for processed in batch {
+            report.add(&processed);
+            if let Some(payload) = processed.payload {
+                let part = processed.part.map_or("none".to_string(), |p| p.to_string());
+                *parts.entry(part).or_default() += 1;
+                let sample = Arc::new(Sample {
+                    key: processed.key,
+                    part: processed.part,
+                    payload,
+                });
+                let split = config.splits.split_of_grouped(&sample.key, &groups);
+                if !sinks.contains_key(split) {
+                    sinks.insert(split.to_string(), open_sinks(config, &schema, split)?);
+                }
+                for sink in sinks.get_mut(split).expect("opened above") {
+                    sink.write(&sample)?;
+                }
+            }
+        }
+        Ok(())
+    });
+    let completion = match outcome {
+        Ok(c) => c,
+        Err(e) => {
+            sinks.into_values().flatten().for_each(|s| s.abort());
+            return Err(e);
+        }
+    };
+    if completion == Completion::Interrupted {
+        sinks.into_values().flatten().for_each(|s| s.abort());
+        return Ok(Conversion {
+            completion,
+            manifest: None,
+            excluded_as_typed: Vec::new(),
+        });
+    }
+    let mut shards = Vec::new();
+    for sink in sinks.into_values().flatten() {
+        shards.extend(sink.finish()?);
+    }
+    // Listed by format (in the order asked), then split (train first), then name.
+    let split_names = config.splits.names();
+    shards.sort_by_key(|s| {
+        (
+            config.formats.iter().position(|f| *f == s.format),
+            split_names.iter().position(|n| *n == s.split),
+            s.path.clone(),
+        )
+    });
+    for (rel, text) in index_files(&shards) {
+        write_atomic(&config.out.join(rel), text.as_bytes())?;
+    }
+    // The terminal shows paths as typed; the manifest names files by their source's name.
+    let excluded_as_typed = report.excluded.clone();
+    let mut manifest = Manifest::assemble(config, &inventory, &schema, report, parts, shards);
+    manifest.dedup = near_duplicates
+        .as_ref()
+        .map(dedup::DedupRecord::from_report);
+    manifest.write(&config.out)?;
+    Ok(Conversion {
+        completion: Completion::Finished,
+        manifest: Some(manifest),
+        excluded_as_typed,
+    })
+}
+
+fn open_sinks(
+    config: &ConvertConfig,
+    schema: &DatasetSchema,
+    split: &str,
+) -> anyhow::Result<Vec<Box<dyn Sink>>> {
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    for format in &config.formats {
+        sinks.push(match format {
+            ShardFormat::Parquet => Box::new(ParquetSink::new(
+                &config.out,
+                split,
+                schema,
+                config.parquet.clone(),
+            )?),
+            ShardFormat::Webdataset => Box::new(WebDatasetSink::new(
+                &config.out,
+                split,
+                schema,
+                config.parquet.shard_size,
+                config.parquet.landmark_count,
+                config.mtime,
+            )?),
+        });
+    }
+    Ok(sinks)
+}
+
+/// WebDataset readers cut keys at the first dot: a key with a dot would be read back as
+/// another sample, so such keys stop the run before anything is written.
+fn refuse_unusable_keys(inventory: &Inventory, schema: &DatasetSchema) -> anyhow::Result<()> {
+    let longest = longest_extension(schema);
+    let bad: Vec<String> = inventory
+        .samples
+        .iter()
+        .filter_map(|s| {
+            key_problem(&s.key, longest).map(|why| format!("  {}: {why}", sanitize(&s.key)))
+        })
+        .collect();
+    if !bad.is_empty() {
+        anyhow::bail!(
+            "{} key(s) cannot name WebDataset members:\n{}\nrename those files, or convert with --format parquet; nothing was written",
+            bad.len(),
+            bad.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(())
+}

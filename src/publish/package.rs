@@ -1,0 +1,243 @@
+//! The `package` engine: the publishing files for a converted folder: `README.md` (Hugging Face card),
+//! `croissant.json`, and the flat `kaggle/` upload folder.
+//!
+//! Order matters because the platforms report mistakes only after hours of uploading:
+//! every argument rule is checked first (exit 2, all violations at once), then existing
+//! publishing files (replaced only with `--overwrite`), then the shards exactly as `verify`
+//! checks them (any problem: exit 1, because a card must not vouch for a corrupt shard),
+//! and only then is anything written, each file atomically and the Kaggle folder renamed
+//! into place whole.
+
+use std::fs;
+use std::path::Path;
+
+use super::kaggle::{self, Placed};
+use super::{
+    croissant, hf_card, Facts, Meta, PackageRequest, CARD_FILE, CROISSANT_FILE, KAGGLE_DIR,
+};
+use crate::format::shard::ShardFormat;
+use crate::manifest::{created_from_env, Manifest};
+use crate::output::write_atomic;
+use crate::ui::{format_bytes, plural, sanitize};
+use crate::verify::{verify, Problem};
+
+/// What a `package` run did, for the command to print.
+pub struct Packaged {
+    /// `verify` problems that stopped it before anything was written.
+    pub refused: Vec<Problem>,
+    /// One line per file or folder written.
+    pub wrote: Vec<String>,
+    /// How to upload what was written.
+    pub hints: Vec<String>,
+}
+
+fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// Checks the request and the folder, then writes the publishing files asked for.
+pub fn package(args: &PackageRequest, on_status: &dyn Fn(&str)) -> anyhow::Result<Packaged> {
+    let dir = args.dir.as_path();
+    let mut wrote = Vec::new();
+    let mut hints = Vec::new();
+    let manifest = Manifest::read(dir)?;
+    let meta = Meta::resolve(args, &manifest, created_from_env()).map_err(|problems| {
+        anyhow::anyhow!(
+            "package: {} problem(s) with the arguments; nothing was written:\n  {}",
+            problems.len(),
+            problems.join("\n  ")
+        )
+    })?;
+
+    let wanted = [
+        (meta.targets.hf, CARD_FILE),
+        (meta.targets.croissant, CROISSANT_FILE),
+        (meta.targets.kaggle, KAGGLE_DIR),
+    ];
+    let present: Vec<String> = wanted
+        .iter()
+        .filter(|(asked, name)| *asked && exists(&dir.join(name)))
+        .map(|(_, name)| dir.join(name).display().to_string())
+        .collect();
+    if !present.is_empty() && !args.overwrite {
+        anyhow::bail!(
+            "package: {} {}; pass --overwrite to replace {}; nothing was written",
+            present.join(", "),
+            if present.len() == 1 {
+                "already exists"
+            } else {
+                "already exist"
+            },
+            if present.len() == 1 { "it" } else { "them" }
+        );
+    }
+
+    on_status(&format!(
+        "verifying {} shard(s) before describing them",
+        manifest.shards.len()
+    ));
+    let report = verify(dir, &manifest);
+    if !report.problems.is_empty() {
+        return Ok(Packaged {
+            refused: report.problems,
+            wrote,
+            hints,
+        });
+    }
+
+    let facts = Facts::gather(dir, &manifest)?;
+    if meta.targets.hf && !facts.has_parquet() {
+        if manifest.options.formats.contains(&ShardFormat::Parquet) {
+            anyhow::bail!(
+                "package: --hf describes the Parquet shards, and this folder has none because it holds no rows ({} sample(s) excluded); nothing was written",
+                manifest.excluded.len()
+            );
+        }
+        anyhow::bail!(
+            "package: --hf describes the Parquet shards, and this folder has none (it was converted with --format webdataset); convert with --format parquet,webdataset; nothing was written"
+        );
+    }
+
+    let card = meta.targets.hf.then(|| hf_card::card(&facts, &meta));
+    let croissant = meta
+        .targets
+        .croissant
+        .then(|| croissant::render(&facts, &meta));
+    let kaggle_plan = if meta.targets.kaggle {
+        // The card written now, else one already there (from an earlier run, or the user's).
+        let card_bytes = match &card {
+            Some(card) => Some(card.clone().into_bytes()),
+            None => match fs::read(dir.join(CARD_FILE)) {
+                Ok(bytes) => Some(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => anyhow::bail!("{}: cannot read: {e}", dir.join(CARD_FILE).display()),
+            },
+        };
+        let layout = kaggle::layout(dir, &facts, card_bytes)
+            .map_err(|e| anyhow::anyhow!("package: {e}; nothing was written"))?;
+        let metadata = kaggle::metadata(&facts, &meta, &layout);
+        let problems = kaggle::check_metadata(&metadata, &layout);
+        if !problems.is_empty() {
+            anyhow::bail!(
+                "package: dataset-metadata.json would fail Kaggle's checks; nothing was written:\n  {}",
+                problems.join("\n  ")
+            );
+        }
+        Some((layout, metadata))
+    } else {
+        None
+    };
+
+    // Writing: the Kaggle folder is staged first (the step most likely to fail: links,
+    // copies), the single files next, and the staged folder renamed into place last.
+    let staged = match &kaggle_plan {
+        Some((layout, metadata)) => Some(kaggle::stage(dir, layout, metadata)?),
+        None => None,
+    };
+    let written = (|| -> anyhow::Result<()> {
+        if let Some(card) = &card {
+            write_atomic(&dir.join(CARD_FILE), card.as_bytes())?;
+        }
+        if let Some(croissant) = &croissant {
+            write_atomic(&dir.join(CROISSANT_FILE), croissant.as_bytes())?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = written {
+        if let Some(staged) = staged {
+            staged.abandon();
+        }
+        return Err(e);
+    }
+    let shown = |name: &str| sanitize(&dir.join(name).display().to_string());
+    if card.is_some() {
+        let splits: Vec<String> = facts
+            .splits
+            .iter()
+            .filter(|s| !s.parquet.is_empty())
+            .map(|s| format!("{} {}", s.name, s.rows))
+            .collect();
+        wrote.push(format!(
+            "wrote {}: Hugging Face card ({}; license {})",
+            shown(CARD_FILE),
+            splits.join(", "),
+            meta.license.hub
+        ));
+    }
+    if croissant.is_some() {
+        hints.push(format!(
+            "croissant.json: datePublished {} from {}{}",
+            meta.date.as_deref().unwrap_or("?"),
+            meta.date_source,
+            if meta.date_source == "--date" {
+                String::new()
+            } else {
+                format!(
+                    "; pass --date {} to pin it",
+                    meta.date.as_deref().unwrap_or("YYYY-MM-DD")
+                )
+            }
+        ));
+        wrote.push(format!(
+            "wrote {}: Croissant 1.1, {} FileObject(s) with sha256, published {}",
+            shown(CROISSANT_FILE),
+            manifest.shards.len(),
+            meta.date.as_deref().unwrap_or("?")
+        ));
+    }
+    if let Some(staged) = staged {
+        let files = staged.files;
+        let Placed {
+            linked,
+            copied,
+            link_error,
+        } = staged.finish()?;
+        let bytes: u64 = kaggle_plan
+            .as_ref()
+            .map(|(layout, _)| {
+                layout
+                    .entries
+                    .iter()
+                    .filter_map(|e| match &e.content {
+                        kaggle::Content::Shard(path, _) => fs::metadata(path).ok().map(|m| m.len()),
+                        kaggle::Content::Bytes(b) => Some(b.len() as u64),
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        wrote.push(format!(
+            "wrote {}/: {}, {} to upload; {} hard-linked (no extra space){}",
+            shown(KAGGLE_DIR),
+            plural(files, "file"),
+            format_bytes(bytes),
+            plural(linked, "shard"),
+            if copied > 0 {
+                format!(
+                    ", {copied} copied because hard links failed here ({}); the copies' sha256 were checked",
+                    link_error.unwrap_or_default()
+                )
+            } else {
+                String::new()
+            }
+        ));
+    }
+    {
+        if let (true, Some(id)) = (meta.targets.hf, &meta.id) {
+            hints.push(format!(
+                "upload to the Hub: hf upload {id} {} --repo-type dataset --exclude \"kaggle/*\"",
+                sanitize(&dir.display().to_string())
+            ));
+        }
+        if meta.targets.kaggle {
+            hints.push(format!(
+                "upload to Kaggle: kaggle datasets create -p {}",
+                shown(KAGGLE_DIR)
+            ));
+        }
+    }
+    Ok(Packaged {
+        refused: Vec::new(),
+        wrote,
+        hints,
+    })
+}
