@@ -197,6 +197,22 @@ impl Writer {
             self.file(&base, Modality::Landmarks, name, &npz)?;
         }
         if let Some((name, models)) = &sample.features {
+            // A dict holds one array per model (`write_feature_dict` asserts it), and a
+            // doctored shard can name a model twice (two members mapped to one model by
+            // `KEY.json`, or two struct fields of one name).
+            if let Some((i, (model, _))) = models
+                .iter()
+                .enumerate()
+                .find(|(i, (m, _))| models[..*i].iter().any(|(other, _)| other == m))
+            {
+                bail!(
+                    "{}: the shard gives the features of model {:?} twice (array {} of {})",
+                    sanitize(&sample.key),
+                    sanitize(model),
+                    i + 1,
+                    models.len()
+                );
+            }
             let refs: Vec<(&str, &Array)> = models.iter().map(|(m, a)| (m.as_str(), a)).collect();
             let mut pickle = Vec::new();
             write_feature_dict(&refs, &mut pickle);
@@ -370,5 +386,57 @@ impl Extracted {
             part: info.part,
             key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn a_model_given_twice_is_an_error_not_a_panic() {
+        // Two members mapped to one model by KEY.json: the pickle writer asserts that model
+        // names are unique. Found by review of extract while fixing the fuzzer's findings.
+        let key = "SFHQ_pt1_00000001";
+        let info = serde_json::json!({
+            "key": key, "part": 1, "width": 1024, "height": 1024,
+            "files": {"image": format!("{key}.jpg"), "segmentation": null,
+                      "landmarks": null, "pretrained_features": null},
+            "sha256": {"image": "", "segmentation": null, "landmarks": null,
+                       "pretrained_features": null},
+            "pretrained_features": {"a": "CLIP", "b": "CLIP"},
+            "missing": [],
+        });
+        let array = Array {
+            dtype: DType::F32,
+            shape: vec![1, 2],
+            data: vec![0; 8],
+        };
+        let mut npy = Vec::new();
+        crate::encode::npy::write_npy(&array, DType::F32, &mut npy);
+        let members: BTreeMap<String, Vec<u8>> = [
+            ("json", info.to_string().into_bytes()),
+            ("jpg", b"not decoded".to_vec()),
+            ("a.npy", npy.clone()),
+            ("b.npy", npy),
+        ]
+        .into_iter()
+        .map(|(m, b)| (m.to_string(), b))
+        .collect();
+        let sample = Extracted::from_tar(TarSample {
+            key: key.to_string(),
+            members,
+        })
+        .unwrap();
+        let t = tempfile::tempdir().unwrap();
+        let mut writer = Writer::new(&t.path().join("out"), false, false).unwrap();
+        let err = writer.write(&sample).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "SFHQ_pt1_00000001: the shard gives the features of model \"CLIP\" twice (array 2 of 2)"
+        );
+        writer.remove_all();
     }
 }

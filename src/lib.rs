@@ -20,6 +20,10 @@ mod encode;
 mod exit;
 mod extract;
 mod format;
+/// Not an interface: the entry points of the fuzz targets in `fuzz/` and of the replay test
+/// `tests/fuzz_replay.rs`.
+#[doc(hidden)]
+pub mod fuzzing;
 mod manifest;
 pub mod memory;
 mod output;

@@ -7,6 +7,7 @@ mod convert;
 mod dedup;
 mod determinism;
 mod extract;
+mod fuzz_replay;
 mod hostile;
 mod interrupt;
 mod memory;

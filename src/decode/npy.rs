@@ -90,6 +90,12 @@ thread_local! {
 /// The bytes from the magic string to the end of the header, as its length field says;
 /// `None` when they are not all there (the parser then reports what is wrong).
 fn header_bytes(bytes: &[u8]) -> Option<&[u8]> {
+    bytes.get(..header_end(bytes)?)
+}
+
+/// Where the header ends by its length field, whether or not the file is that long; `None`
+/// when the version or the length field is missing or unknown.
+fn header_end(bytes: &[u8]) -> Option<usize> {
     let (len, start): (usize, usize) = match *bytes.get(6)? {
         1 => (
             u16::from_le_bytes(bytes.get(8..10)?.try_into().ok()?) as usize,
@@ -101,7 +107,7 @@ fn header_bytes(bytes: &[u8]) -> Option<&[u8]> {
         ),
         _ => return None,
     };
-    bytes.get(..start.checked_add(len)?)
+    start.checked_add(len)
 }
 
 /// The parsed header and where the data starts.
@@ -113,6 +119,14 @@ fn read_header(bytes: &[u8]) -> Result<(Header, usize), NpyError> {
         Ok((header, cursor.position() as usize))
     };
     let Some(key) = header_bytes(bytes) else {
+        if let Some(end) = header_end(bytes) {
+            // ndarray-npy allocates the length the field declares before reading (4 GiB for
+            // a 20-byte file), so a header that is not all there never reaches it.
+            return Err(NpyError::Header(format!(
+                "the header length field says the header ends at byte {end}, the file holds {} bytes",
+                bytes.len()
+            )));
+        }
         return parse();
     };
     let cached = HEADER_CACHE.with_borrow(|cache| {
@@ -294,6 +308,19 @@ mod tests {
             read_named_array(&lying, "landmarks", 1 << 20),
             Err(NpyError::Header(_))
         ));
+    }
+
+    #[test]
+    fn a_header_length_past_the_end_is_refused_before_the_parser_allocates_it() {
+        // Found by fuzz/ (target npy): version 3, header length 0xFFFF_FF00 in a 20-byte
+        // file made ndarray-npy allocate 4 GiB. Also fuzz/regressions/npy/.
+        let mut bytes = NPY_MAGIC.to_vec();
+        bytes.extend_from_slice(&[3, 0, 0x00, 0xff, 0xff, 0xff, b'{', b'}']);
+        let err = read_named_array(&bytes, "landmarks", 1 << 20).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "bad .npy header: the header length field says the header ends at byte 4294967052, the file holds 14 bytes"
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::Value;
 
 use crate::decode::array::DType;
+use crate::format::parquet::reader::catch_reader_panics;
 use crate::format::parquet::schema::arrow_schema;
 use crate::format::shard::ShardFormat;
 use crate::format::ShardRecord;
@@ -541,7 +542,7 @@ impl<'a> Facts<'a> {
 
 fn uncompressed_bytes(path: &Path) -> anyhow::Result<u64> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let reader = SerializedFileReader::new(file)
+    let reader = catch_reader_panics(|| Ok(SerializedFileReader::new(file)?))
         .with_context(|| format!("{}: cannot read the Parquet footer", path.display()))?;
     Ok(reader
         .metadata()

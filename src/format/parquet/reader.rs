@@ -3,9 +3,13 @@
 //!
 //! A shard may have been doctored: every column is looked up by name and checked to have
 //! the type the writer gives it before it is used, so a wrong type is an error naming the
-//! column, never a panic.
+//! column, never a panic. The parquet and arrow crates themselves panic on some malformed
+//! files; every call into them here goes through [`catch_reader_panics`].
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
 
 use arrow::array::{Array as _, ArrayRef, AsArray, FixedSizeListArray, RecordBatch, StructArray};
 use arrow::datatypes::{DataType, Int16Type};
@@ -31,6 +35,8 @@ pub(crate) enum ParquetReadError {
         found: String,
         expected: &'static str,
     },
+    #[error("the Parquet reader failed on malformed data: {0}")]
+    Panicked(String),
     #[error("row {row} ({key}): {what}")]
     BadRow {
         row: usize,
@@ -50,6 +56,10 @@ pub(crate) struct KeySpan {
 pub(crate) fn read_key_span<R: ChunkReader + 'static>(
     reader: R,
 ) -> Result<KeySpan, ParquetReadError> {
+    catch_reader_panics(|| key_span(reader))
+}
+
+fn key_span<R: ChunkReader + 'static>(reader: R) -> Result<KeySpan, ParquetReadError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(reader)?;
     let rows = u64::try_from(builder.metadata().file_metadata().num_rows()).map_err(|_| {
         ParquetReadError::WrongType {
@@ -75,6 +85,41 @@ pub(crate) fn read_key_span<R: ChunkReader + 'static>(
         last = Some(keys.value(keys.len() - 1).to_string());
     }
     Ok(KeySpan { rows, first, last })
+}
+
+/// Runs `read`, a call into the parquet or arrow crates, turning a panic inside it into
+/// [`ParquetReadError::Panicked`]. Those crates (60.x) assert on some malformed files
+/// (`fuzz/regressions/parquet_shard/def_levels_bit_chunk_assert`: a bit-chunk assertion in
+/// arrow-buffer on malformed definition levels), and a doctored shard must give an error
+/// naming the shard, not abort `verify` or `extract`. While it runs, the panic hook stays
+/// quiet on this thread: the error says it once. Pass only reading code: a panic of our
+/// own in there would be hidden as an error too.
+pub(crate) fn catch_reader_panics<T>(
+    read: impl FnOnce() -> Result<T, ParquetReadError>,
+) -> Result<T, ParquetReadError> {
+    thread_local! {
+        static CATCHING: Cell<bool> = const { Cell::new(false) };
+    }
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !CATCHING.get() {
+                previous(info);
+            }
+        }));
+    });
+    let was_catching = CATCHING.replace(true);
+    let result = panic::catch_unwind(AssertUnwindSafe(read));
+    CATCHING.set(was_catching);
+    result.unwrap_or_else(|payload| {
+        let reason = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".to_string());
+        Err(ParquetReadError::Panicked(reason))
+    })
 }
 
 fn wrong_type(column: &str, found: &DataType, expected: &'static str) -> ParquetReadError {
@@ -205,12 +250,12 @@ pub(crate) fn for_each_row<R: ChunkReader + 'static>(
     landmark_shape: &[usize],
     mut each: impl FnMut(StoredRow) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
-    let batches = ParquetRecordBatchReaderBuilder::try_new(reader)
-        .map_err(ParquetReadError::from)?
-        .build()
-        .map_err(ParquetReadError::from)?;
+    let mut batches =
+        catch_reader_panics(|| Ok(ParquetRecordBatchReaderBuilder::try_new(reader)?.build()?))?;
     let mut count = 0;
-    for batch in batches {
+    // Only the reading of a batch runs under `catch_reader_panics`, not `each`: a panic in
+    // our own code stays a panic.
+    while let Some(batch) = catch_reader_panics(|| Ok(batches.next()))? {
         let batch: RecordBatch = batch.map_err(ParquetReadError::from)?;
         let keys = column(&batch, "key")?;
         let keys = keys
@@ -284,4 +329,22 @@ pub(crate) fn for_each_row<R: ChunkReader + 'static>(
         }
     }
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_the_parquet_crates_becomes_an_error() {
+        // As arrow-buffer 60 asserts on the malformed definition levels of
+        // fuzz/regressions/parquet_shard/def_levels_bit_chunk_assert.
+        let err = catch_reader_panics::<()>(|| panic!("assertion failed: ceil(offset + len, 8)"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the Parquet reader failed on malformed data: assertion failed: ceil(offset + len, 8)"
+        );
+        assert_eq!(catch_reader_panics(|| Ok(7)).unwrap(), 7);
+    }
 }
