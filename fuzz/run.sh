@@ -32,13 +32,15 @@ else
 fi
 
 export CARGO_INCREMENTAL=0
+# One core for the build too, like the fuzzing itself (override with CARGO_BUILD_JOBS).
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 # The facade writes shards and zips to a scratch folder per call: keep that in memory.
 if [[ -z "${TMPDIR:-}" && -d /dev/shm ]]; then
     export TMPDIR=/dev/shm
 fi
 
 echo "==> building ${#targets[@]} target(s) (nightly, debug assertions and overflow checks on)"
-nice -n 15 cargo +nightly fuzz build --debug-assertions || exit 2
+nice -n 19 cargo +nightly fuzz build --debug-assertions || exit 2
 
 # Longest input per target: room for a few samples of the mini seeds (fuzz/make_seeds.py)
 # and whole fixture files, while keeping the corpus small and every execution fast.
@@ -70,7 +72,7 @@ for target in "${targets[@]}"; do
     started=$(date +%s)
     (
         cd "artifacts/$target/logs" &&
-            nice -n 15 cargo +nightly fuzz run --fuzz-dir "$fuzz" --debug-assertions "$target" \
+            nice -n 19 cargo +nightly fuzz run --fuzz-dir "$fuzz" --debug-assertions "$target" \
                 "$fuzz/$corpus" "${extra[@]/#/$fuzz/}" -- \
                 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
                 -max_len="$(max_len "$target")" "${dict[@]}" -jobs=1 -workers=1 -print_final_stats=1 \
@@ -98,7 +100,7 @@ for target in "${targets[@]}"; do
     # new code (edges, not hit counts: -use_counters=0), cut to the target's max_len.
     # `cargo fuzz cmin` does the same without the seeds.
     rm -rf "$corpus.new" && mkdir -p "$corpus.new"
-    if (cd "artifacts/$target/logs" && nice -n 15 "$(binary "$target")" -merge=1 \
+    if (cd "artifacts/$target/logs" && nice -n 19 "$(binary "$target")" -merge=1 \
         -max_len="$(max_len "$target")" -use_counters=0 -timeout=10 -rss_limit_mb=2048 \
         "$fuzz/$corpus.new" "$fuzz/$corpus" "${extra[@]/#/$fuzz/}" >cmin.log 2>&1); then
         rm -rf "$corpus" && mv "$corpus.new" "$corpus"

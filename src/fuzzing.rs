@@ -24,6 +24,7 @@ use crate::cli::{Cli, Command};
 use crate::config::{CheckConfig, ExtractConfig};
 use crate::decode::array::Array;
 use crate::decode::{image, npy, pickle};
+use crate::dedup::{self, load::Converted, DedupConfig};
 use crate::encode;
 use crate::format::parquet::reader::{for_each_row, read_key_span};
 use crate::format::shard::ShardFormat;
@@ -201,7 +202,7 @@ pub fn tar_shard(data: &[u8]) -> Result<(), String> {
 
 /// A Parquet shard (`data/*.parquet`): the readers directly (`verify`'s footer, row count
 /// and key column; `extract`'s reading of every column), `package`'s reading of the footer,
-/// then the `extract` command on a folder whose manifest (that of a conversion of the
+/// `dedup`'s reading of the key, image hash and vector columns, then the `extract` command on a folder whose manifest (that of a conversion of the
 /// fixtures) lists the shard with its own size, sha256, row count and keys.
 pub fn parquet_shard(data: &[u8]) -> Result<(), String> {
     with_scratch(|dir| {
@@ -220,6 +221,18 @@ pub fn parquet_shard(data: &[u8]) -> Result<(), String> {
             ..fixtures_manifest()?.clone()
         };
         let _ = publish::Facts::gather(dir, &manifest);
+        let converted = Converted {
+            dir: dir.to_path_buf(),
+            manifest: listing(record.clone())?,
+        };
+        let config = DedupConfig::new(
+            dedup::DEFAULT_THRESHOLD,
+            dedup::DEFAULT_MODEL,
+            1,
+            check_config().max_file_bytes,
+        )
+        .map_err(|e| e.to_string())?;
+        let _ = dedup::load(None, &[converted], &config, &NoProgress);
         run_extract(dir, record, &path)
     })
 }
@@ -231,10 +244,7 @@ fn run_extract(dir: &Path, record: ShardRecord, path: &Path) -> Result<(), Strin
     if !path.is_file() {
         return Err(format!("{}: the shard was not written", path.display()));
     }
-    let mut manifest = fixtures_manifest()?.clone();
-    manifest.options.formats = vec![record.format];
-    manifest.rows = record.rows;
-    manifest.shards = vec![record];
+    let manifest = listing(record)?;
     let text = serde_json::to_string(&manifest).map_err(|e| e.to_string())?;
     fs::write(dir.join(MANIFEST_FILE), text).map_err(|e| e.to_string())?;
     let config = ExtractConfig {
@@ -245,6 +255,15 @@ fn run_extract(dir: &Path, record: ShardRecord, path: &Path) -> Result<(), Strin
     };
     let _ = extract::extract(&config, &NoProgress, &AtomicBool::new(false));
     Ok(())
+}
+
+/// The fixtures' manifest, listing `record` as its only shard.
+fn listing(record: ShardRecord) -> Result<Manifest, String> {
+    let mut manifest = fixtures_manifest()?.clone();
+    manifest.options.formats = vec![record.format];
+    manifest.rows = record.rows;
+    manifest.shards = vec![record];
+    Ok(manifest)
 }
 
 struct NoProgress;

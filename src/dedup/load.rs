@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use super::kernel::{RawVector, Vectors};
 use crate::decode::array::{Array, DType};
 use crate::decode::pickle::{self, PickleLimits};
+use crate::format::parquet::reader::catch_reader_panics;
 use crate::format::shard::ShardFormat;
 use crate::manifest::Manifest;
 use crate::pipeline::Progress;
@@ -367,44 +368,68 @@ fn read_shard(
     collector: &mut Collector,
     progress: &dyn Progress,
 ) -> anyhow::Result<()> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-    let leaves: Vec<usize> = builder
-        .parquet_schema()
-        .columns()
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| {
-            let parts = c.path().parts();
-            matches!(
-                parts.first().map(String::as_str),
-                Some("key" | "image_sha256")
-            ) || (parts.first().map(String::as_str) == Some("pretrained_features")
-                && parts.get(1).map(String::as_str) == Some(model))
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let mask = ProjectionMask::leaves(builder.parquet_schema(), leaves);
-    let reader = builder
-        .with_projection(mask)
-        .with_batch_size(4096)
-        .build()?;
+    // A shard may have been edited since `convert` wrote it: the parquet crate's panics on
+    // malformed files are caught, and every column is type-checked before use (as in
+    // `format::parquet::reader`), so a doctored shard is an error naming it.
+    let mut reader = catch_reader_panics(|| {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+        let leaves: Vec<usize> = builder
+            .parquet_schema()
+            .columns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                let parts = c.path().parts();
+                matches!(
+                    parts.first().map(String::as_str),
+                    Some("key" | "image_sha256")
+                ) || (parts.first().map(String::as_str) == Some("pretrained_features")
+                    && parts.get(1).map(String::as_str) == Some(model))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mask = ProjectionMask::leaves(builder.parquet_schema(), leaves);
+        Ok(builder
+            .with_projection(mask)
+            .with_batch_size(4096)
+            .build()?)
+    })?;
     let mut reported = read.load(Ordering::Relaxed);
-    for batch in reader {
+    while let Some(batch) = catch_reader_panics(|| Ok(reader.next()))? {
         let batch = batch?;
-        let keys = batch
-            .column_by_name("key")
-            .context("no key column")?
-            .as_string::<i32>();
-        let hashes = batch
-            .column_by_name("image_sha256")
-            .map(|c| c.as_string::<i32>());
-        let vectors = batch
-            .column_by_name("pretrained_features")
-            .map(|c| c.as_struct())
-            .and_then(|s| {
-                s.column_by_name(model)
-                    .map(|c| (s.clone(), c.as_fixed_size_list().clone()))
-            });
+        let wrong = |column: &str, found: &DataType| {
+            anyhow::anyhow!("column '{column}' is {found}, not the type convert writes")
+        };
+        let keys = batch.column_by_name("key").context("no key column")?;
+        let keys = keys
+            .as_string_opt::<i32>()
+            .ok_or_else(|| wrong("key", keys.data_type()))?;
+        let hashes = match batch.column_by_name("image_sha256") {
+            None => None,
+            Some(c) => Some(
+                c.as_string_opt::<i32>()
+                    .ok_or_else(|| wrong("image_sha256", c.data_type()))?,
+            ),
+        };
+        let vectors = match batch.column_by_name("pretrained_features") {
+            None => None,
+            Some(c) => {
+                let s = c
+                    .as_struct_opt()
+                    .ok_or_else(|| wrong("pretrained_features", c.data_type()))?;
+                match s.column_by_name(model) {
+                    None => None,
+                    Some(m) => Some((
+                        s.clone(),
+                        m.as_fixed_size_list_opt()
+                            .ok_or_else(|| {
+                                wrong(&format!("pretrained_features.{model}"), m.data_type())
+                            })?
+                            .clone(),
+                    )),
+                }
+            }
+        };
         for row in 0..batch.num_rows() {
             let vector = match &vectors {
                 None => Err(format!("no '{model}' column in the shards")),
