@@ -40,9 +40,12 @@ use crate::validate::report::Report;
 use crate::validate::rules::{self, Checks};
 use crate::{extract, verify};
 
+/// A target: the fuzzer's bytes in; `Err` when an invariant of ours broke.
+pub type Target = fn(&[u8]) -> Result<(), String>;
+
 /// Every target by name: `fuzz/fuzz_targets/<name>.rs` calls the function, and the replay
 /// test runs `fuzz/corpus/<name>/` and `fuzz/regressions/<name>/` through it.
-pub const TARGETS: &[(&str, fn(&[u8]) -> Result<(), String>)] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("pickle", pickle),
     ("npy", npy),
     ("npz", npz),

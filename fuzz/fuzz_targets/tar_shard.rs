@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
 // recomputed, so that sizes, names and types reach the readers behind it.
 fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
     let size = fuzzer_mutate(data, size, max_size);
-    if seed % 4 != 0 {
+    if !seed.is_multiple_of(4) {
         fix_checksums(&mut data[..size]);
     }
     size
