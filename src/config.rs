@@ -121,6 +121,8 @@ fn dedup_config_for_splits(threshold: f64, max_file_bytes: u64) -> anyhow::Resul
 /// What `verify` needs.
 pub struct VerifyConfig {
     pub dir: PathBuf,
+    /// `--format`: only these shards.
+    pub only: Option<ShardFormat>,
     pub json: bool,
 }
 
@@ -128,6 +130,7 @@ impl VerifyConfig {
     pub fn from_args(args: &VerifyArgs) -> VerifyConfig {
         VerifyConfig {
             dir: args.dir.clone(),
+            only: args.format.map(shard_format),
             json: args.json,
         }
     }
@@ -219,6 +222,8 @@ pub struct ConvertConfig {
     /// Tar header time stamp: `SOURCE_DATE_EPOCH`, or 0.
     pub mtime: u64,
     pub overwrite: bool,
+    /// `--allow-empty-split`: a split that draws no sample is a warning, not a refusal.
+    pub allow_empty_split: bool,
     pub json: bool,
     pub splits: SplitPlan,
     /// `--dedup-threshold`: near-duplicate groups stay in one split.
@@ -245,6 +250,7 @@ impl ConvertConfig {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0),
             overwrite: args.overwrite,
+            allow_empty_split: args.allow_empty_split,
             json: args.json,
             dedup: args
                 .dedup_threshold

@@ -15,7 +15,7 @@ use crate::format::webdataset::names::{key_problem, longest_extension};
 use crate::format::webdataset::writer::WebDatasetSink;
 use crate::format::Sink;
 use crate::manifest::Manifest;
-use crate::output::{prepare_convert_output, write_atomic};
+use crate::output::{check_target, write_atomic, OutputFolder};
 use crate::pipeline::{self, Completion, Context, Progress};
 use crate::sample::Sample;
 use crate::schema::{self, DatasetSchema};
@@ -42,7 +42,8 @@ pub fn convert(
     interrupted: &AtomicBool,
     on_status: &dyn Fn(&str),
 ) -> anyhow::Result<Conversion> {
-    prepare_convert_output(&config.out, config.overwrite)?;
+    // --out is checked first (reads only), the folder claimed only after every other check.
+    check_target(&config.out, config.overwrite)?;
     let inventory = inventory_without_duplicates(&config.sources)?;
     let checks = &config.check.checks;
     on_status(&format!(
@@ -80,9 +81,20 @@ pub fn convert(
     if config.formats.contains(&ShardFormat::Webdataset) {
         refuse_unusable_keys(&inventory, &schema)?;
     }
-    std::fs::create_dir_all(&config.out).map_err(|e| {
-        anyhow::anyhow!("{}: cannot create output folder: {e}", config.out.display())
-    })?;
+    if let Some(empty) = empty_splits(config, &inventory, &groups) {
+        if !config.allow_empty_split {
+            anyhow::bail!("{empty}; pass --allow-empty-split to write the other splits anyway, or ask for a larger fraction; nothing was written");
+        }
+        on_status(&format!(
+            "sfhq-pack: warning: {empty}; writing the other splits (--allow-empty-split)"
+        ));
+    }
+    let folder = OutputFolder::claim(&config.out, config.overwrite, "convert")?;
+    if let Some(earlier) = &folder.took_over {
+        on_status(&format!(
+            "sfhq-pack: took over the lock of a run that no longer runs ({earlier})"
+        ));
+    }
     // One set of sinks per split, opened when the split's first sample arrives.
     let mut sinks: BTreeMap<String, Vec<Box<dyn Sink>>> = BTreeMap::new();
 
@@ -134,8 +146,16 @@ pub fn convert(
         });
     }
     let mut shards = Vec::new();
+    let mut failure = None;
     for sink in sinks.into_values().flatten() {
-        shards.extend(sink.finish()?);
+        if failure.is_some() {
+            sink.abort();
+            continue;
+        }
+        match sink.finish() {
+            Ok(sealed) => shards.extend(sealed),
+            Err(e) => failure = Some(e),
+        }
     }
     // Listed by format (in the order asked), then split (train first), then name.
     let split_names = config.splits.names();
@@ -146,21 +166,45 @@ pub fn convert(
             s.path.clone(),
         )
     });
-    for (rel, text) in index_files(&shards) {
-        write_atomic(&config.out.join(rel), text.as_bytes())?;
-    }
     // The terminal shows paths as typed; the manifest names files by their source's name.
     let excluded_as_typed = report.excluded.clone();
-    let mut manifest = Manifest::assemble(config, &inventory, &schema, report, parts, shards);
-    manifest.dedup = near_duplicates
-        .as_ref()
-        .map(dedup::DedupRecord::from_report);
-    manifest.write(&config.out)?;
+    let written = match failure {
+        Some(e) => Err(anyhow::Error::from(e)),
+        None => {
+            let mut manifest =
+                Manifest::assemble(config, &inventory, &schema, report, parts, shards.clone());
+            manifest.dedup = near_duplicates
+                .as_ref()
+                .map(dedup::DedupRecord::from_report);
+            write_indexes_and_manifest(&config.out, &manifest).map(|()| manifest)
+        }
+    };
+    let manifest = match written {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            // No manifest vouches for these shards: take them back rather than leave
+            // files no later run could prove are ours.
+            let mut ours: Vec<_> = shards.iter().map(|s| s.path.clone().into()).collect();
+            ours.extend(index_files(&shards).into_iter().map(|(p, _)| p.into()));
+            let _ = crate::output::ownership::remove_files(&config.out, &ours);
+            return Err(e);
+        }
+    };
+    folder.finish();
     Ok(Conversion {
         completion: Completion::Finished,
-        manifest: Some(manifest),
         excluded_as_typed,
+        manifest: Some(manifest),
     })
+}
+
+/// The wids indexes, then `SHA256SUMS` and `manifest.json`: the manifest last, so that a
+/// folder with a manifest is complete.
+fn write_indexes_and_manifest(out: &std::path::Path, manifest: &Manifest) -> anyhow::Result<()> {
+    for (rel, text) in index_files(&manifest.shards) {
+        write_atomic(&out.join(rel), text.as_bytes())?;
+    }
+    manifest.write(out)
 }
 
 fn open_sinks(
@@ -188,6 +232,36 @@ fn open_sinks(
         });
     }
     Ok(sinks)
+}
+
+/// A message naming every requested split that draws no sample, with the counts of all.
+fn empty_splits(
+    config: &ConvertConfig,
+    inventory: &Inventory,
+    groups: &std::collections::HashMap<String, String>,
+) -> Option<String> {
+    let mut counts: BTreeMap<&str, u64> =
+        config.splits.names().into_iter().map(|n| (n, 0)).collect();
+    for sample in &inventory.samples {
+        *counts
+            .entry(config.splits.split_of_grouped(&sample.key, groups))
+            .or_default() += 1;
+    }
+    let empty: Vec<&str> = counts
+        .iter()
+        .filter(|(name, n)| **n == 0 && **name != crate::split::TRAIN)
+        .map(|(name, _)| *name)
+        .collect();
+    if empty.is_empty() {
+        return None;
+    }
+    let all: Vec<String> = counts.iter().map(|(n, c)| format!("{n} {c}")).collect();
+    Some(format!(
+        "--split draws no sample into {} from the {} sample(s) found ({})",
+        empty.join(", "),
+        inventory.samples.len(),
+        all.join(", ")
+    ))
 }
 
 /// WebDataset readers cut keys at the first dot: a key with a dot would be read back as

@@ -10,7 +10,7 @@ pub enum ExitCode {
     ProblemsFound,
     /// 2: could not run: bad usage, unreadable source, duplicate keys, I/O failure.
     Failure,
-    /// 130: interrupted by Ctrl-C; partial shards were removed.
+    /// 130: interrupted by Ctrl-C or SIGTERM; partial files were removed.
     Interrupted,
 }
 
@@ -39,8 +39,10 @@ Exit codes:
   0    success (warnings allowed)
   1    finished, but problems were found: samples excluded, validation errors,
        unsafe zip members, or a verify mismatch
-  2    could not run: usage error, unreadable source, duplicate keys, I/O failure
-  130  interrupted (Ctrl-C); no partial shard is left behind";
+  2    could not run: usage error, unreadable source, duplicate keys, foreign
+       files in --out, a folder locked by another run, an empty split, I/O
+       failure (a full disk)
+  130  interrupted (Ctrl-C, SIGTERM); no partial file is left behind";
 
 #[cfg(test)]
 mod tests {

@@ -154,7 +154,7 @@ fn plain_name(name: &str) -> anyhow::Result<&str> {
 struct Writer {
     out: PathBuf,
     per_part: bool,
-    created_out: bool,
+    folder: crate::output::PlainFolder,
     dirs: Vec<PathBuf>,
     files: Vec<PathBuf>,
     samples: u64,
@@ -162,11 +162,11 @@ struct Writer {
 
 impl Writer {
     fn new(out: &Path, overwrite: bool, per_part: bool) -> anyhow::Result<Writer> {
-        let created_out = crate::output::prepare_plain_folder(out, overwrite)?;
+        let folder = crate::output::prepare_plain_folder(out, overwrite, "extract")?;
         Ok(Writer {
             out: out.to_path_buf(),
             per_part,
-            created_out,
+            folder,
             dirs: Vec::new(),
             files: Vec::new(),
             samples: 0,
@@ -234,14 +234,15 @@ impl Writer {
 
     /// Removes every file and folder this run created (files it replaced under
     /// `--overwrite` cannot be brought back, and are left as written).
-    fn remove_all(self) {
+    fn remove_all(mut self) {
         for file in &self.files {
             let _ = fs::remove_file(file);
         }
         for dir in self.dirs.iter().rev() {
             let _ = fs::remove_dir(dir);
         }
-        if self.created_out {
+        self.folder.release();
+        if self.folder.created {
             let _ = fs::remove_dir(&self.out);
         }
     }

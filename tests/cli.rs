@@ -14,6 +14,7 @@ mod package;
 mod plan;
 mod scan;
 mod splits;
+mod trust;
 mod validate;
 mod verify;
 mod webdataset;

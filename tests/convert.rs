@@ -67,6 +67,11 @@ fn good_sources_become_one_checksummed_dataset() {
             shard["path"].as_str().unwrap()
         );
     }
+    // ... and last the manifest's own hash, so that a changed manifest fails the check too.
+    sums += &format!(
+        "{}  manifest.json\n",
+        sha256(&fs::read(out.join("manifest.json")).unwrap())
+    );
     assert_eq!(fs::read_to_string(out.join("SHA256SUMS")).unwrap(), sums);
     // Nothing else is left behind: no temporary files.
     assert_eq!(
@@ -440,11 +445,16 @@ fn a_non_empty_output_folder_needs_overwrite_which_replaces_only_our_files() {
         .expect_code(0);
     let shards_before = shard_paths(&manifest(&t.join("out")));
     assert!(shards_before.len() > 1);
-    fs::write(t.join("out/notes.txt"), "mine").unwrap();
-
     t.convert(&sources, "out", &[])
         .expect_code(2)
         .expect_stderr_contains("--overwrite");
+    // A file of the user's in --out: never removed, and the run stops before writing.
+    fs::write(t.join("out/notes.txt"), "mine").unwrap();
+    t.convert(&sources, "out", &["--overwrite"])
+        .expect_code(2)
+        .expect_stderr_contains("notes.txt");
+    assert_eq!(shard_paths(&manifest(&t.join("out"))), shards_before);
+    fs::remove_file(t.join("out/notes.txt")).unwrap();
     t.convert(&sources, "out", &["--overwrite"]).expect_code(0);
     let m = manifest(&t.join("out"));
     assert_eq!(shard_paths(&m), ["data/train-00000-of-00001.parquet"]);
@@ -454,9 +464,8 @@ fn a_non_empty_output_folder_needs_overwrite_which_replaces_only_our_files() {
             "SHA256SUMS",
             "data/train-00000-of-00001.parquet",
             "manifest.json",
-            "notes.txt"
         ],
-        "earlier shards are gone, the user's file stays"
+        "earlier shards are gone"
     );
 }
 

@@ -35,7 +35,7 @@ fn run_with_epoch(cwd: &Path, args: &[&str], epoch: Option<&str>) -> Run {
 }
 
 /// The good sources in train and test splits, Parquet and WebDataset, several shards.
-fn converted(t: &TestDir, out: &str) -> PathBuf {
+pub(crate) fn converted(t: &TestDir, out: &str) -> PathBuf {
     t.convert(
         &good_sources(),
         out,
@@ -52,13 +52,13 @@ fn converted(t: &TestDir, out: &str) -> PathBuf {
     t.join(out)
 }
 
-fn package(t: &TestDir, dir: &Path, extra: &[&str]) -> Run {
+pub(crate) fn package(t: &TestDir, dir: &Path, extra: &[&str]) -> Run {
     let mut args = vec!["package", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
     run_with_epoch(t.path(), &args, Some(EPOCH))
 }
 
-const ALL: &[&str] = &[
+pub(crate) const ALL: &[&str] = &[
     "--hf",
     "--croissant",
     "--kaggle",
@@ -379,7 +379,15 @@ fn kaggle_folder_is_flat_hard_linked_and_passes_the_metadata_rules() {
                 .to_string()
         })
         .collect();
-    expected.extend(["README.md", "SHA256SUMS", "dataset-metadata.json"].map(String::from));
+    expected.extend(
+        [
+            "README.md",
+            "SHA256SUMS",
+            "dataset-metadata.json",
+            "manifest.json",
+        ]
+        .map(String::from),
+    );
     expected.sort();
     let mut found: Vec<String> = fs::read_dir(&kaggle)
         .unwrap()

@@ -26,6 +26,14 @@ impl ShardFormat {
             ShardFormat::Webdataset => "WebDataset",
         }
     }
+
+    /// The format's value for `--format`.
+    pub fn option_value(self) -> &'static str {
+        match self {
+            ShardFormat::Parquet => "parquet",
+            ShardFormat::Webdataset => "webdataset",
+        }
+    }
 }
 
 /// A finished shard, as listed in the manifest.

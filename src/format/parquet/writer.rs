@@ -24,7 +24,7 @@ use super::schema::{arrow_schema, arrow_type, image_struct_type, stored_dtype};
 use super::DATA_DIR;
 use crate::decode::array::{Array, DType};
 use crate::format::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
-use crate::format::Sink;
+use crate::format::{Sink, SinkError};
 use crate::sample::{Blob, Payload, Sample};
 use crate::schema::DatasetSchema;
 
@@ -359,8 +359,15 @@ fn fixed_list_column(
     Ok(column)
 }
 
-impl Sink for ParquetSink {
-    fn write(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
+impl ParquetSink {
+    /// Where an error happened: the open shard's file, else the data folder.
+    fn error_path(&self) -> PathBuf {
+        self.open
+            .as_ref()
+            .map_or_else(|| self.out.join(DATA_DIR), |o| o.temp.clone())
+    }
+
+    fn add(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
         let size = sample.payload.size();
         if shard::starts_new_shard(
             self.shard_rows,
@@ -384,14 +391,26 @@ impl Sink for ParquetSink {
         }
         Ok(())
     }
+}
 
-    fn finish(mut self: Box<Self>) -> anyhow::Result<Vec<ShardRecord>> {
-        self.seal_shard()?;
+impl Sink for ParquetSink {
+    fn write(&mut self, sample: &Arc<Sample>) -> Result<(), SinkError> {
+        self.add(sample)
+            .map_err(|e| SinkError::classify(&self.error_path(), e))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Vec<ShardRecord>, SinkError> {
+        if let Err(e) = self.seal_shard() {
+            let error = SinkError::classify(&self.error_path(), e);
+            self.abort();
+            return Err(error);
+        }
         let split = self.split.clone();
         let sealed = std::mem::take(&mut self.sealed);
         shard::rename_all(&self.out, DATA_DIR, sealed, |i, n| {
             format!("{split}-{i:05}-of-{n:05}.parquet")
         })
+        .map_err(|e| SinkError::classify(&self.out.join(DATA_DIR), e))
     }
 
     fn abort(self: Box<Self>) {

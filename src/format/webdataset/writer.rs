@@ -21,7 +21,7 @@ use super::WDS_DIR;
 use crate::decode::array::{Array, DType};
 use crate::encode::npy::write_npy;
 use crate::format::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
-use crate::format::Sink;
+use crate::format::{Sink, SinkError};
 use crate::sample::{Payload, Sample};
 use crate::schema::DatasetSchema;
 
@@ -238,8 +238,15 @@ fn stand_in(dtype: DType, shape: &[usize]) -> Array {
     }
 }
 
-impl Sink for WebDatasetSink {
-    fn write(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
+impl WebDatasetSink {
+    /// Where an error happened: the open shard's file, else the tar folder.
+    fn error_path(&self) -> PathBuf {
+        self.open
+            .as_ref()
+            .map_or_else(|| self.out.join(WDS_DIR), |o| o.temp.clone())
+    }
+
+    fn add(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
         let members = self.members(sample)?;
         let size: u64 = members
             .iter()
@@ -281,14 +288,26 @@ impl Sink for WebDatasetSink {
         open.last_key = sample.key.to_string();
         Ok(())
     }
+}
 
-    fn finish(mut self: Box<Self>) -> anyhow::Result<Vec<ShardRecord>> {
-        self.seal_shard()?;
+impl Sink for WebDatasetSink {
+    fn write(&mut self, sample: &Arc<Sample>) -> Result<(), SinkError> {
+        self.add(sample)
+            .map_err(|e| SinkError::classify(&self.error_path(), e))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Vec<ShardRecord>, SinkError> {
+        if let Err(e) = self.seal_shard() {
+            let error = SinkError::classify(&self.error_path(), e);
+            self.abort();
+            return Err(error);
+        }
         let split = self.split.clone();
         let sealed = std::mem::take(&mut self.sealed);
         shard::rename_all(&self.out, WDS_DIR, sealed, |i, _| {
             format!("{split}-{i:06}.tar")
         })
+        .map_err(|e| SinkError::classify(&self.out.join(WDS_DIR), e))
     }
 
     fn abort(self: Box<Self>) {
