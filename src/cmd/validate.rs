@@ -60,9 +60,8 @@ fn print_text(report: &Report) {
     }
     for u in &report.unsafe_paths {
         println!(
-            "-\tsource.unsafe_path\terror\t{}!{}\trefused: {}",
-            sanitize(&u.source),
-            sanitize(&u.name),
+            "-\tsource.unsafe_path\terror\t{}\trefused: {}",
+            sanitize(&u.shown),
             u.reason
         );
     }

@@ -65,12 +65,15 @@ pub struct Duplicate {
     pub first_clash: [String; 2],
 }
 
-/// A member name refused, with the source it came from.
+/// A name refused while listing, with the source it came from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefusedPath {
     pub source: String,
     pub name: String,
     pub reason: String,
+    /// The path as shown to users: `SRC/name` in a folder, `SRC!name` in a zip.
+    #[serde(skip)]
+    pub shown: String,
 }
 
 /// Counts per modality for one source.
@@ -229,6 +232,7 @@ impl Builder {
         for UnsafePath { name, reason } in refused {
             self.unsafe_paths.push(RefusedPath {
                 source: summary.path.clone(),
+                shown: source.display_path(&name),
                 name,
                 reason: reason.to_string(),
             });
