@@ -154,3 +154,77 @@ fn hostile_pickles_are_refused_with_the_global_named() {
     }
     assert!(checked >= 8, "only {checked} hostile pickles found");
 }
+
+/// The pickle with its one model renamed: the name is a SHORT_BINUNICODE right after the
+/// dict opener, inside the protocol-4 frame whose length is fixed up.
+fn rename_model(pickle: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let at = pickle
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .expect("model name in the pickle");
+    assert_eq!(pickle[at - 2..at], [0x8c, from.len() as u8]);
+    let mut out = pickle[..at - 1].to_vec();
+    out.push(to.len() as u8);
+    out.extend(to.as_bytes());
+    out.extend(&pickle[at + from.len()..]);
+    assert_eq!(out[2], 0x95, "a protocol-4 frame");
+    let frame = u64::from_le_bytes(out[3..11].try_into().unwrap());
+    let frame = frame + to.len() as u64 - from.len() as u64;
+    out[3..11].copy_from_slice(&frame.to_le_bytes());
+    out
+}
+
+#[test]
+fn feature_models_that_would_name_the_same_tar_member_stop_before_writing() {
+    for (renamed, other) in [
+        ("clip_vitl_14_336", "feature model 'CLIP_ViTL_14@336'"),
+        ("landmarks", "the landmarks"),
+    ] {
+        let t = TestDir::new();
+        let src = t.join("SFHQ_pt1");
+        copy_tree(&fixtures().join("good").join("SFHQ_pt1"), &src);
+        // Sample 2 gets sample 1's (protocol 4) pickle with its model renamed.
+        let features = src.join("pretrained_features");
+        let bytes = fs::read(features.join("SFHQ_pt1_00000001.pickle")).unwrap();
+        fs::write(
+            features.join("SFHQ_pt1_00000002.pickle"),
+            rename_model(&bytes, "CLIP_ViTL_14@336", renamed),
+        )
+        .unwrap();
+        t.convert(&[src], "out", &["--format", "webdataset"])
+            .expect_code(2)
+            .expect_stderr_contains(&format!("feature model '{renamed}'"))
+            .expect_stderr_contains(other)
+            .expect_stderr_contains("nothing was written");
+        assert!(!t.join("out/manifest.json").exists());
+        assert!(tree(t.path()).iter().all(|f| !f.ends_with(".tar")));
+    }
+}
+
+#[test]
+fn keys_that_extract_could_not_write_back_stop_convert_in_every_format() {
+    let t = TestDir::new();
+    let src = t.join("SFHQ_pt1");
+    fs::create_dir_all(src.join("images")).unwrap();
+    let jpg = fs::read(
+        fixtures()
+            .join("good")
+            .join("SFHQ_pt1")
+            .join("images")
+            .join("SFHQ_pt1_00000001.jpg"),
+    )
+    .unwrap();
+    let long = "k".repeat(250);
+    for key in ["SFHQ_pt1_00000001", "bad:key", "bell\u{7}", long.as_str()] {
+        fs::write(src.join("images").join(format!("{key}.jpg")), &jpg).unwrap();
+    }
+    for format in ["parquet", "webdataset"] {
+        t.convert(std::slice::from_ref(&src), format, &["--format", format])
+            .expect_code(2)
+            .expect_stderr_contains("3 keys cannot be written")
+            .expect_stderr_contains("bad:key: contains one of :*?\"<>|")
+            .expect_stderr_contains("contains control characters")
+            .expect_stderr_contains("255-byte file name limit");
+        assert!(!t.join(format).join("manifest.json").exists());
+    }
+}
