@@ -75,6 +75,9 @@ pub fn convert(
         .as_ref()
         .map(dedup::group_map)
         .unwrap_or_default();
+    for part in &inventory.incomplete_parts {
+        on_status(&format!("sfhq-pack: warning: {}", part.message()));
+    }
     refuse_unusable_names(
         inventory.samples.iter().map(|s| &*s.key),
         &schema,

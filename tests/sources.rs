@@ -322,3 +322,37 @@ fn sources_without_a_single_sample_stop_every_command() {
         &["no SFHQ sample found", "no images/ folder; 4 files ignored: 3 *.rs, 1 *.toml"],
     );
 }
+
+#[test]
+fn a_part_holding_fewer_samples_than_published_is_a_warning_everywhere() {
+    let t = TestDir::new();
+    // 1,200 samples of part 1 (published with 89,785), all one image hard-linked.
+    let src = folder_with_one_image(&t);
+    let first = src.join("images/SFHQ_pt1_00000001.jpg");
+    for n in 2..=1200 {
+        fs::hard_link(&first, src.join(format!("images/SFHQ_pt1_{n:08}.jpg"))).unwrap();
+    }
+    let message = "SFHQ part 1 (";
+    let counts = "holds 1,200 samples, but the part is published with 89,785";
+    let scan = t.run(["scan".as_ref(), src.as_os_str()]);
+    scan.expect_code(0)
+        .expect_stdout_contains("source.incomplete: ")
+        .expect_stdout_contains(counts);
+    let json = t.run(["scan".as_ref(), "--json".as_ref(), src.as_os_str()]);
+    let part = &json.json()["incomplete_parts"][0];
+    assert_eq!((part["part"].as_u64(), part["samples"].as_u64()), (Some(1), Some(1200)));
+    assert_eq!(part["published"], 89_785);
+    t.run(["validate".as_ref(), src.as_os_str()])
+        .expect_code(0)
+        .expect_stdout_contains(counts)
+        .expect_stdout_contains("source.incomplete: 1");
+    t.convert(std::slice::from_ref(&src), "out", &[])
+        .expect_code(0)
+        .expect_stderr_contains(message)
+        .expect_stderr_contains(counts);
+    let m = manifest(&t.join("out"));
+    assert_eq!(m["rows"], 1200, "a warning: every sample is converted");
+    assert_eq!(m["warnings"]["source.incomplete"], 1);
+    assert_eq!(m["incomplete_parts"][0]["sources"][0], "SFHQ_pt1");
+    assert_eq!(m["incomplete_parts"][0]["samples"], 1200);
+}

@@ -65,6 +65,13 @@ fn print_text(report: &Report) {
             u.reason
         );
     }
+    for part in &report.incomplete_parts {
+        println!(
+            "-\tsource.incomplete\twarning\t{}\t{}",
+            sanitize(&part.sources.join(", ")),
+            sanitize(&part.message())
+        );
+    }
     if !report.errors.is_empty() {
         println!("errors by code:{}", format_counts(&report.errors));
     }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sample::Modality;
 
+use super::parts::{incomplete_parts, IncompletePart};
 use super::{is_junk, ListedFile, Locator, ReadError, Source, SourceKind, UnsafePath};
 
 /// One file of a sample, by interned directory and extension.
@@ -118,6 +119,8 @@ pub struct Inventory {
     pub unsafe_paths: Vec<RefusedPath>,
     /// Up to [`IGNORED_EXAMPLES`] ignored file paths, to show in `scan`.
     pub ignored_examples: Vec<String>,
+    /// Parts held with fewer samples than published (`source.incomplete`).
+    pub incomplete_parts: Vec<IncompletePart>,
     /// Which modalities each part (source and part root) carries at all.
     present: HashMap<(usize, String), [bool; 4]>,
     dirs: Vec<String>,
@@ -332,6 +335,7 @@ impl Builder {
             duplicates: Vec::new(),
             unsafe_paths,
             ignored_examples,
+            incomplete_parts: Vec::new(),
             present,
             dirs: dirs.names,
             exts: exts.names,
@@ -406,10 +410,11 @@ impl Inventory {
         for path in paths {
             builder.add_source(Source::open(path)?)?;
         }
-        let inventory = builder.finish();
+        let mut inventory = builder.finish();
         if inventory.samples.is_empty() {
             anyhow::bail!("{}", no_samples_message(&inventory));
         }
+        inventory.incomplete_parts = incomplete_parts(&inventory);
         Ok(inventory)
     }
 

@@ -16,6 +16,7 @@ mod central;
 pub(crate) mod duplicates;
 mod folder;
 pub(crate) mod inventory;
+pub(crate) mod parts;
 mod sniff;
 mod zip;
 

@@ -67,6 +67,7 @@ codes! {
     SampleMissing = "sample.missing", Error;
     SampleNearDuplicate = "sample.near_duplicate", Warning;
     SourceOrphan = "source.orphan", Warning;
+    SourceIncomplete = "source.incomplete", Warning;
     SourceUnsafePath = "source.unsafe_path", Error;
     SourceDuplicate = "source.duplicate", Error;
 }
@@ -160,7 +161,8 @@ mod tests {
                 "segmentation.blocks",
                 "landmarks.out_of_bounds",
                 "sample.near_duplicate",
-                "source.orphan"
+                "source.orphan",
+                "source.incomplete"
             ]
         );
     }
