@@ -49,6 +49,7 @@ codes! {
     SegmentationSize = "segmentation.size", Error;
     SegmentationNotUpscaled = "segmentation.not_upscaled", Error;
     SegmentationBlocks = "segmentation.blocks", Warning;
+    SegmentationPalette = "segmentation.palette", Warning;
     SegmentationLabels = "segmentation.labels", Error;
     SegmentationChannels = "segmentation.channels", Error;
     SegmentationTooLarge = "segmentation.too_large", Error;
@@ -159,6 +160,7 @@ mod tests {
             warnings,
             [
                 "segmentation.blocks",
+                "segmentation.palette",
                 "landmarks.out_of_bounds",
                 "sample.near_duplicate",
                 "source.orphan",
