@@ -30,13 +30,16 @@ pub fn refuse_unusable_names<'a>(
     }
     let longest = longest_extension(schema);
     let mut bad = Vec::new();
-    let mut count = 0usize;
+    let (mut count, mut anywhere) = (0usize, 0usize);
     for key in keys {
-        let why = key_file_name_problem(key).or_else(|| {
-            webdataset
-                .then(|| key_problem(key, longest))
-                .flatten()
-        });
+        let why = match key_file_name_problem(key) {
+            Some(why) => {
+                anywhere += 1;
+                Some(why)
+            }
+            None if webdataset => key_problem(key, longest),
+            None => None,
+        };
         if let Some(why) = why {
             count += 1;
             if bad.len() < SHOWN_KEYS {
@@ -48,8 +51,10 @@ pub fn refuse_unusable_names<'a>(
         if count > SHOWN_KEYS {
             bad.push(format!("  ... and {}", plural(count - SHOWN_KEYS, "more key")));
         }
+        // Keys only WebDataset cannot hold can still go to Parquet.
+        let parquet = if anywhere == 0 { ", or convert with --format parquet" } else { "" };
         anyhow::bail!(
-            "{} cannot be written{}:\n{}\nrename those files (a key is a file name without its extension); nothing was written",
+            "{} cannot be written{}:\n{}\nrename those files (a key is a file name without its extension){parquet}; nothing was written",
             plural(count, "key"),
             if webdataset { " as file names or WebDataset members" } else { " as file names (`extract` could not write them back)" },
             bad.join("\n")
