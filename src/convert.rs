@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use crate::config::ConvertConfig;
 use crate::dedup;
+use crate::format::names::refuse_unusable_names;
 use crate::format::parquet::writer::ParquetSink;
 use crate::format::shard::ShardFormat;
 use crate::format::webdataset::index::index_files;
-use crate::format::names::refuse_unusable_names;
 use crate::format::webdataset::writer::WebDatasetSink;
 use crate::format::Sink;
 use crate::manifest::Manifest;

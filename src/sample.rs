@@ -186,6 +186,27 @@ mod tests {
     use super::parse_part;
 
     #[test]
+    fn keys_must_be_file_names_again() {
+        use super::key_file_name_problem;
+        for key in ["SFHQ_pt1_00000001", "face v2", "é", &"k".repeat(248)] {
+            assert_eq!(key_file_name_problem(key), None, "{key}");
+        }
+        for key in [
+            "",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "bell\u{7}",
+            "a:b",
+            "a?b",
+            "a|b",
+            &"k".repeat(249),
+        ] {
+            assert!(key_file_name_problem(key).is_some(), "{key:?}");
+        }
+    }
+
+    #[test]
     fn part_comes_from_the_key() {
         assert_eq!(parse_part("SFHQ_pt2_00070336"), Some(2));
         assert_eq!(parse_part("SFHQ_pt10_1"), Some(10));

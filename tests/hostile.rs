@@ -289,7 +289,12 @@ fn deep_excludes_jpegs_whose_scan_data_is_noise_missing_or_too_short() {
     // far too short for the size claimed.
     let mut small = Vec::new();
     image::codecs::jpeg::JpegEncoder::new(&mut small)
-        .encode(&[120u8; 64 * 64 * 3], 64, 64, image::ExtendedColorType::Rgb8)
+        .encode(
+            &[120u8; 64 * 64 * 3],
+            64,
+            64,
+            image::ExtendedColorType::Rgb8,
+        )
         .unwrap();
     let sof = small
         .windows(2)
@@ -309,7 +314,11 @@ fn deep_excludes_jpegs_whose_scan_data_is_noise_missing_or_too_short() {
     assert_eq!(m["rows"], 1);
     assert_eq!(
         keys(&m["excluded"]),
-        ["SFHQ_pt1_00000002", "SFHQ_pt1_00000003", "SFHQ_pt1_00000004"]
+        [
+            "SFHQ_pt1_00000002",
+            "SFHQ_pt1_00000003",
+            "SFHQ_pt1_00000004"
+        ]
     );
     for sample in m["excluded"].as_array().unwrap() {
         let issue = &sample["issues"][0];
@@ -319,9 +328,22 @@ fn deep_excludes_jpegs_whose_scan_data_is_noise_missing_or_too_short() {
             .unwrap()
             .contains("the full decode (--deep) failed"));
     }
-    let message = |i: usize| m["excluded"][i]["issues"][0]["message"].as_str().unwrap().to_string();
-    assert!(message(1).contains("the scan data is 0 bytes"), "{}", message(1));
-    assert!(message(2).contains("belongs to a smaller image"), "{}", message(2));
+    let message = |i: usize| {
+        m["excluded"][i]["issues"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        message(1).contains("the scan data is 0 bytes"),
+        "{}",
+        message(1)
+    );
+    assert!(
+        message(2).contains("belongs to a smaller image"),
+        "{}",
+        message(2)
+    );
 }
 
 /// A PNG chunk with its length and CRC (`bad_crc` flips the CRC's lowest bit).
@@ -363,7 +385,10 @@ fn label_maps_with_a_bad_ancillary_crc_or_a_short_palette_are_reported() {
         enc.set_color(png::ColorType::Indexed);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_palette((0..15u8).collect::<Vec<u8>>());
-        enc.write_header().unwrap().write_image_data(&labels).unwrap();
+        enc.write_header()
+            .unwrap()
+            .write_image_data(&labels)
+            .unwrap();
     }
     fs::write(maps.join("SFHQ_pt1_00000002.png"), short).unwrap();
     t.convert(&[src], "out", &[]).expect_code(1);

@@ -290,7 +290,9 @@ fn frame_blocks(segment: &[u8]) -> Option<u64> {
 fn decode_jpeg_strictly(bytes: &[u8], max_pixels: u64) -> Result<(), String> {
     use zune_jpeg::zune_core::bytestream::ZCursor;
     use zune_jpeg::zune_core::options::DecoderOptions;
-    let side = usize::try_from(max_pixels).unwrap_or(usize::MAX).min(65_535);
+    let side = usize::try_from(max_pixels)
+        .unwrap_or(usize::MAX)
+        .min(65_535);
     let options = DecoderOptions::default()
         .set_strict_mode(true)
         .set_max_width(side)

@@ -49,10 +49,17 @@ pub fn refuse_unusable_names<'a>(
     }
     if count > 0 {
         if count > SHOWN_KEYS {
-            bad.push(format!("  ... and {}", plural(count - SHOWN_KEYS, "more key")));
+            bad.push(format!(
+                "  ... and {}",
+                plural(count - SHOWN_KEYS, "more key")
+            ));
         }
         // Keys only WebDataset cannot hold can still go to Parquet.
-        let parquet = if anywhere == 0 { ", or convert with --format parquet" } else { "" };
+        let parquet = if anywhere == 0 {
+            ", or convert with --format parquet"
+        } else {
+            ""
+        };
         anyhow::bail!(
             "{} cannot be written{}:\n{}\nrename those files (a key is a file name without its extension){parquet}; nothing was written",
             plural(count, "key"),

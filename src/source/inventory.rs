@@ -260,8 +260,9 @@ impl Builder {
         summary.bytes += size;
         if !summary.has_image_folder {
             let (dir, _) = path.rsplit_once('/').unwrap_or(("", ""));
-            summary.has_image_folder =
-                dir.split('/').any(|c| Modality::from_folder(c) == Some(Modality::Image));
+            summary.has_image_folder = dir
+                .split('/')
+                .any(|c| Modality::from_folder(c) == Some(Modality::Image));
         }
         if is_junk(&path) {
             summary.junk += 1;
@@ -531,7 +532,10 @@ fn no_samples_message(inventory: &Inventory) -> String {
             .filter(|u| u.source == summary.path)
             .count();
         if refused > 0 {
-            parts.push(format!("{} refused (`scan` lists them)", plural(refused, "file")));
+            parts.push(format!(
+                "{} refused (`scan` lists them)",
+                plural(refused, "file")
+            ));
         }
         text.push_str(&format!(
             "\n  {} ({}): {}",

@@ -84,7 +84,7 @@ pub fn incomplete_parts(inventory: &Inventory) -> Vec<IncompletePart> {
         .into_iter()
         .filter_map(|(part, (sources, samples))| {
             let (_, published) = PUBLISHED.iter().find(|(p, _)| *p == part)?;
-            (samples >= MIN_SAMPLES_CHECKED && samples < *published).then(|| IncompletePart {
+            (samples >= MIN_SAMPLES_CHECKED && samples < *published).then_some(IncompletePart {
                 part,
                 sources,
                 samples,
