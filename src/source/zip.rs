@@ -51,8 +51,9 @@ impl Seek for SharedFile {
 
 pub(super) struct ZipSource {
     archive: zip::ZipArchive<SharedFile>,
-    /// Every central-directory record, in order (repeated names included).
-    entries: Vec<central::Entry>,
+    /// Every central-directory record, in order (repeated names included), as listing
+    /// needs it.
+    records: Records,
     /// For each record, the `zip` crate's index of its member; `None` for a name already
     /// used by an earlier record (the crate folds those into one member).
     member_index: Vec<Option<u32>>,
@@ -98,7 +99,7 @@ impl ZipSource {
         refuse_overlapping_entries(&shared, &entries)?;
         Ok(ZipSource {
             archive,
-            entries,
+            records: Records::from_entries(&entries),
             member_index,
         })
     }
@@ -110,16 +111,17 @@ impl ZipSource {
         on_file: &mut dyn FnMut(ListedFile),
     ) -> anyhow::Result<Vec<UnsafePath>> {
         let mut refused = Vec::new();
-        for (index, entry) in self.entries.iter().enumerate() {
-            if entry.is_dir() {
+        for index in 0..self.records.sizes.len() {
+            let kind = self.records.kinds[index];
+            if kind == Kind::Dir {
                 continue;
             }
-            let name = String::from_utf8_lossy(&entry.name).into_owned();
+            let name = String::from_utf8_lossy(self.records.name(index)).into_owned();
             if let Some(reason) = unsafe_reason(&name) {
                 refused.push(UnsafePath { name, reason });
                 continue;
             }
-            if entry.is_symlink() {
+            if kind == Kind::Symlink {
                 refused.push(UnsafePath {
                     name,
                     reason: "member is a symbolic link",
@@ -128,7 +130,7 @@ impl ZipSource {
             }
             on_file(ListedFile {
                 path: normalize(&name),
-                size: entry.size,
+                size: self.records.sizes[index],
                 locator: Locator::Member(u32::try_from(index)?),
             });
         }
@@ -152,6 +154,52 @@ impl ZipSource {
             .map_err(io::Error::other)?;
         member.take(max_bytes + 1).read_to_end(out)?;
         Ok(())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    File,
+    Dir,
+    Symlink,
+}
+
+/// The records' names, sizes and kinds in flat arrays: a Kaggle part has half a million
+/// members, and one allocation per name would cost tens of megabytes.
+struct Records {
+    names: Vec<u8>,
+    /// End of each name in `names`.
+    ends: Vec<usize>,
+    sizes: Vec<u64>,
+    kinds: Vec<Kind>,
+}
+
+impl Records {
+    fn from_entries(entries: &[central::Entry]) -> Records {
+        let mut records = Records {
+            names: Vec::with_capacity(entries.iter().map(|e| e.name.len()).sum()),
+            ends: Vec::with_capacity(entries.len()),
+            sizes: Vec::with_capacity(entries.len()),
+            kinds: Vec::with_capacity(entries.len()),
+        };
+        for e in entries {
+            records.names.extend(&e.name);
+            records.ends.push(records.names.len());
+            records.sizes.push(e.size);
+            records.kinds.push(if e.is_dir() {
+                Kind::Dir
+            } else if e.is_symlink() {
+                Kind::Symlink
+            } else {
+                Kind::File
+            });
+        }
+        records
+    }
+
+    fn name(&self, index: usize) -> &[u8] {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        &self.names[start..self.ends[index]]
     }
 }
 
