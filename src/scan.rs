@@ -1,5 +1,5 @@
 //! The `scan` report: the inventory alone, no decoding. Counts per source and modality,
-//! orphans, samples missing a file, duplicates, unsafe zip members and ignored files.
+//! orphans, samples missing a file, duplicates, refused paths, incomplete parts and ignored files.
 
 use serde::Serialize;
 

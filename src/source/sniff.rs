@@ -11,6 +11,8 @@ use std::path::Path;
 pub(crate) enum Looks {
     Empty,
     Html,
+    /// A JSON document: what download APIs answer with when they refuse.
+    Json,
     Gzip,
     Tar,
     OtherArchive(&'static str),
@@ -66,6 +68,9 @@ impl Looks {
         {
             return Looks::Html;
         }
+        if start.starts_with('{') && start.contains('"') {
+            return Looks::Json;
+        }
         Looks::Unknown
     }
 
@@ -74,6 +79,7 @@ impl Looks {
         match self {
             Looks::Empty => "the file is empty (0 bytes): the download did not complete; download it again".into(),
             Looks::Html => "the file is an HTML page, not a zip (a saved error or login page?): download the part again from its dataset page".into(),
+            Looks::Json => "the file is a JSON document, not a zip (an error answer from a download API?): download the part again".into(),
             Looks::Gzip => "the file is gzip-compressed (a .gz or .tar.gz), not a zip: unpack it (tar -xzf) and pass the folder".into(),
             Looks::Tar => "the file is a tar archive, not a zip: unpack it (tar -xf) and pass the folder".into(),
             Looks::OtherArchive(name) => format!("the file is {name}, not a zip: unpack it and pass the folder"),
@@ -99,6 +105,10 @@ mod tests {
             (&tar, Looks::Tar),
             (b"PK\x03\x04\x14\x00", Looks::TruncatedZip),
             (b"BZh91AY", Looks::OtherArchive("a bzip2-compressed file")),
+            (
+                b"{\"code\": 403, \"message\": \"Unauthorized\"}",
+                Looks::Json,
+            ),
             (b"hello", Looks::Unknown),
         ] {
             assert_eq!(Looks::of_bytes(bytes), looks);
