@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use crate::config::ConvertConfig;
 use crate::dedup;
+use crate::format::names::refuse_unusable_names;
 use crate::format::parquet::writer::ParquetSink;
 use crate::format::shard::ShardFormat;
 use crate::format::webdataset::index::index_files;
-use crate::format::webdataset::names::{key_problem, longest_extension};
 use crate::format::webdataset::writer::WebDatasetSink;
 use crate::format::Sink;
 use crate::manifest::Manifest;
@@ -21,7 +21,6 @@ use crate::sample::Sample;
 use crate::schema::{self, DatasetSchema};
 use crate::source::duplicates::inventory_without_duplicates;
 use crate::source::inventory::Inventory;
-use crate::ui::sanitize;
 use crate::validate::report::{Report, SampleIssues};
 
 /// What a conversion did.
@@ -78,9 +77,14 @@ pub fn convert(
         .as_ref()
         .map(dedup::group_map)
         .unwrap_or_default();
-    if config.formats.contains(&ShardFormat::Webdataset) {
-        refuse_unusable_keys(&inventory, &schema)?;
+    for part in &inventory.incomplete_parts {
+        on_status(&format!("sfhq-pack: warning: {}", part.message()));
     }
+    refuse_unusable_names(
+        inventory.samples.iter().map(|s| &*s.key),
+        &schema,
+        &config.formats,
+    )?;
     if let Some(empty) = empty_splits(config, &inventory, &groups) {
         if !config.allow_empty_split {
             anyhow::bail!("{empty}; pass --allow-empty-split to write the other splits anyway, or ask for a larger fraction; nothing was written");
@@ -262,25 +266,4 @@ fn empty_splits(
         inventory.samples.len(),
         all.join(", ")
     ))
-}
-
-/// WebDataset readers cut keys at the first dot: a key with a dot would be read back as
-/// another sample, so such keys stop the run before anything is written.
-fn refuse_unusable_keys(inventory: &Inventory, schema: &DatasetSchema) -> anyhow::Result<()> {
-    let longest = longest_extension(schema);
-    let bad: Vec<String> = inventory
-        .samples
-        .iter()
-        .filter_map(|s| {
-            key_problem(&s.key, longest).map(|why| format!("  {}: {why}", sanitize(&s.key)))
-        })
-        .collect();
-    if !bad.is_empty() {
-        anyhow::bail!(
-            "{} key(s) cannot name WebDataset members:\n{}\nrename those files, or convert with --format parquet; nothing was written",
-            bad.len(),
-            bad.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
-        );
-    }
-    Ok(())
 }

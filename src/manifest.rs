@@ -14,6 +14,7 @@ use crate::format::ShardRecord;
 use crate::schema::DatasetSchema;
 use crate::source::inventory::Inventory;
 use crate::source::inventory::{Orphan, RefusedPath};
+use crate::source::parts::IncompletePart;
 use crate::source::{Source, SourceKind};
 use crate::split::SplitPlan;
 use crate::validate::report::Report;
@@ -106,6 +107,9 @@ pub struct Manifest {
     pub warned: Vec<SampleIssues>,
     pub orphans: Vec<Orphan>,
     pub unsafe_paths: Vec<RefusedPath>,
+    /// Parts held with fewer samples than published (`source.incomplete`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub incomplete_parts: Vec<IncompletePart>,
     /// Issues of severity error, by code.
     pub errors: BTreeMap<Code, u64>,
     /// Issues of severity warning, by code.
@@ -235,6 +239,14 @@ impl Manifest {
                 .map(|mut refused| {
                     refused.source = names.source(&refused.source);
                     refused
+                })
+                .collect(),
+            incomplete_parts: report
+                .incomplete_parts
+                .into_iter()
+                .map(|mut part| {
+                    part.sources = part.sources.iter().map(|s| names.source(s)).collect();
+                    part
                 })
                 .collect(),
             errors: report.errors,

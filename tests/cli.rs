@@ -13,6 +13,7 @@ mod memory;
 mod package;
 mod plan;
 mod scan;
+mod sources;
 mod splits;
 mod trust;
 mod validate;

@@ -3,6 +3,7 @@
 //! `finish` renames complete shards to their final names. A shard that is not finished
 //! never carries a final name, and the manifest lists only finished shards.
 
+pub mod names;
 pub mod parquet;
 pub mod shard;
 pub mod webdataset;

@@ -4,13 +4,20 @@
 //! million-file listing whole), and later reads any of them by
 //! [`Locator`], from any thread. Zip members are read in place, never extracted; member
 //! names are checked before anything else sees them, and a name that is absolute or climbs
-//! with `..` is refused and reported (`source.unsafe_path`), never opened.
+//! with `..` is refused and reported (`source.unsafe_path`), never opened. In folders, files
+//! that are not regular files and symlinks that leave the folder are refused the same way
+//! ([`folder`]). A file that is not a usable zip is described ([`sniff`]), and a zip whose
+//! central directory repeats names, shares data between entries or uses a compression
+//! method we cannot read is found from the directory itself ([`central`]).
 //!
 //! [`inventory`] turns the listings of all sources into samples paired by stem.
 
+mod central;
 pub(crate) mod duplicates;
 mod folder;
 pub(crate) mod inventory;
+pub(crate) mod parts;
+mod sniff;
 mod zip;
 
 use std::io::{self, Read};
@@ -53,7 +60,8 @@ pub struct ListedFile {
     pub locator: Locator,
 }
 
-/// A name refused while listing (zip members only).
+/// A name refused while listing: an unsafe zip member name, a symlink, a file that is not a
+/// regular file, a name that is not UTF-8.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnsafePath {
     pub name: String,
@@ -70,6 +78,9 @@ pub enum ReadError {
     #[error("{0}")]
     Io(#[from] io::Error),
 }
+
+/// The most a read reserves before the first byte arrives (larger files grow the buffer).
+const READ_RESERVE_LIMIT: u64 = 8 << 20;
 
 /// An opened source.
 pub struct Source {
@@ -92,9 +103,8 @@ impl Source {
         let (kind, backend) = if meta.is_dir() {
             (SourceKind::Folder, Backend::Folder)
         } else {
-            let zip = zip::ZipSource::open(path).with_context(|| {
-                format!("{}: not a folder and not a readable zip", path.display())
-            })?;
+            let zip = zip::ZipSource::open(path)
+                .with_context(|| format!("{}: cannot read this zip", path.display()))?;
             (SourceKind::Zip, Backend::Zip(zip))
         };
         Ok(Source {
@@ -128,10 +138,19 @@ impl Source {
                 limit: max_bytes,
             });
         }
-        let mut data = Vec::with_capacity(size as usize);
+        // The declared size is only a hint (a sparse file or a lying zip64 member can claim
+        // terabytes): reserve at most a few megabytes and let the buffer grow as bytes arrive.
+        let mut data = Vec::with_capacity(size.min(READ_RESERVE_LIMIT) as usize);
         match (&self.backend, locator) {
             (Backend::Folder, _) => {
-                let file = std::fs::File::open(self.path.join(rel_path))?;
+                let full = self.path.join(rel_path);
+                // Check the type before opening: opening a FIFO blocks until a writer comes.
+                if !std::fs::metadata(&full)?.is_file() {
+                    return Err(ReadError::Io(io::Error::other(
+                        "not a regular file (it changed since the folder was listed), not opened",
+                    )));
+                }
+                let file = std::fs::File::open(full)?;
                 file.take(max_bytes + 1).read_to_end(&mut data)?;
             }
             (Backend::Zip(zip), Locator::Member(index)) => {
