@@ -31,6 +31,8 @@ pub struct Conversion {
     /// Excluded samples with their files as typed on the command line (the manifest names
     /// files by their source's name).
     pub excluded_as_typed: Vec<SampleIssues>,
+    /// Bytes read from the sources.
+    pub bytes_read: u64,
 }
 
 /// Converts the sources into `config.out`. `on_status` receives one-line notes for the
@@ -61,6 +63,7 @@ pub fn convert(
                     completion: Completion::Interrupted,
                     manifest: None,
                     excluded_as_typed: Vec::new(),
+                    bytes_read: 0,
                 });
             }
             on_status(&format!(
@@ -147,6 +150,7 @@ pub fn convert(
             completion,
             manifest: None,
             excluded_as_typed: Vec::new(),
+            bytes_read: 0,
         });
     }
     let mut shards = Vec::new();
@@ -172,6 +176,7 @@ pub fn convert(
     });
     // The terminal shows paths as typed; the manifest names files by their source's name.
     let excluded_as_typed = report.excluded.clone();
+    let bytes_read = report.bytes_read;
     let written = match failure {
         Some(e) => Err(anyhow::Error::from(e)),
         None => {
@@ -198,6 +203,7 @@ pub fn convert(
     Ok(Conversion {
         completion: Completion::Finished,
         excluded_as_typed,
+        bytes_read,
         manifest: Some(manifest),
     })
 }

@@ -6,7 +6,7 @@ pub enum ExitCode {
     /// 0: done, nothing wrong (warnings allowed).
     Success,
     /// 1: finished, but problems were found: samples excluded, validation errors, a verify
-    /// mismatch, unsafe zip members.
+    /// mismatch, refused paths (unsafe zip members, special files).
     ProblemsFound,
     /// 2: could not run: bad usage, unreadable source, duplicate keys, I/O failure.
     Failure,
@@ -38,7 +38,7 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success (warnings allowed)
   1    finished, but problems were found: samples excluded, validation errors,
-       unsafe zip members, or a verify mismatch
+       refused paths (unsafe zip members, special files), or a verify mismatch
   2    could not run: usage error, unreadable source, duplicate keys, foreign
        files in --out, a folder locked by another run, an empty split, I/O
        failure (a full disk)

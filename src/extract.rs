@@ -134,15 +134,12 @@ pub fn extract(
 #[error("interrupted")]
 struct Interrupted;
 
-/// A name taken from a shard may only name a file directly inside its folder.
+/// A name taken from a shard may only name a file directly inside its folder: the same
+/// rule `convert` applies to keys before writing (`sample::key_file_name_problem`).
 fn plain_name(name: &str) -> anyhow::Result<&str> {
-    let bad = name.is_empty()
-        || name.starts_with('.')
-        || name.contains(['/', '\\', '\0'])
-        || name.len() > 255;
-    if bad {
+    if let Some(why) = crate::sample::key_file_name_problem(name) {
         bail!(
-            "refusing file name {:?} from the shard: it is not a plain file name",
+            "refusing file name {:?} from the shard: it {why}",
             sanitize(name)
         );
     }

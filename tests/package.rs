@@ -412,11 +412,23 @@ fn kaggle_folder_is_flat_hard_linked_and_passes_the_metadata_rules() {
         );
         sums.push_str(&format!("{}  {name}\n", shard["sha256"].as_str().unwrap()));
     }
+    // ... and the hash of the flat folder's own manifest.json, so `verify` works there too.
+    let flat_manifest = fs::read(kaggle.join("manifest.json")).unwrap();
+    sums.push_str(&format!("{}  manifest.json\n", sha256(&flat_manifest)));
     assert_eq!(fs::read_to_string(kaggle.join("SHA256SUMS")).unwrap(), sums);
-    assert_eq!(
-        fs::read(kaggle.join("README.md")).unwrap(),
-        fs::read(dir.join("README.md")).unwrap()
+    // Kaggle gets a description of the flat folder, not the Hub card with its data/ paths.
+    let readme = fs::read_to_string(kaggle.join("README.md")).unwrap();
+    assert_ne!(readme, fs::read_to_string(dir.join("README.md")).unwrap());
+    assert!(!readme.starts_with("---"), "no Hub front matter: {readme}");
+    assert!(
+        !readme.contains("data/") && !readme.contains("webdataset/"),
+        "the Kaggle README names folders Kaggle does not have:\n{readme}"
     );
+    Command::new(env!("CARGO_BIN_EXE_sfhq-pack"))
+        .args(["verify", kaggle.to_str().unwrap()])
+        .status()
+        .map(|s| assert!(s.success(), "verify fails on the Kaggle folder"))
+        .unwrap();
     // The links changed no byte: the folder still verifies.
     t.run(["verify", dir.to_str().unwrap()]).expect_code(0);
 
