@@ -68,6 +68,27 @@ pub struct UnsafePath {
     pub reason: &'static str,
 }
 
+/// Why a source could not be opened: missing (a typo, a moved download), unreadable
+/// (permissions), or a file that is not a readable zip (with what it looks like instead).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{}: cannot open source: {source}; check the path", path.display())]
+    Missing {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot open source: {source}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot read this zip: {reason}", path.display())]
+    NotAZip {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+}
+
 /// Why a file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -96,15 +117,27 @@ enum Backend {
 
 impl Source {
     /// Opens a folder or a zip file (reading the zip's central directory).
-    pub fn open(path: &Path) -> anyhow::Result<Source> {
-        use anyhow::Context;
-        let meta = std::fs::metadata(path)
-            .with_context(|| format!("{}: cannot open source", path.display()))?;
+    pub fn open(path: &Path) -> Result<Source, OpenError> {
+        let meta = std::fs::metadata(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                OpenError::Missing {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            } else {
+                OpenError::Unreadable {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
         let (kind, backend) = if meta.is_dir() {
             (SourceKind::Folder, Backend::Folder)
         } else {
-            let zip = zip::ZipSource::open(path)
-                .with_context(|| format!("{}: cannot read this zip", path.display()))?;
+            let zip = zip::ZipSource::open(path).map_err(|e| OpenError::NotAZip {
+                path: path.to_path_buf(),
+                reason: format!("{e:#}"),
+            })?;
             (SourceKind::Zip, Backend::Zip(zip))
         };
         Ok(Source {
