@@ -165,9 +165,20 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub overwrite: bool,
 
+    /// Continue a run that was killed (kill -9, power loss, a full disk): keep every shard
+    /// it sealed whose sha256 still matches its journal, write the rest. Refused when the
+    /// sources or options differ from the interrupted run's.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+
     /// Write the other splits when a --split draws no sample (a warning instead of exit 2).
     #[arg(long)]
     pub allow_empty_split: bool,
+
+    /// Start even when the output's estimated size exceeds the free space of --out's file
+    /// system (a compressing file system, an estimate you know to be high).
+    #[arg(long)]
+    pub no_space_check: bool,
 
     #[command(flatten)]
     pub checks: CheckArgs,

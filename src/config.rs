@@ -222,6 +222,10 @@ pub struct ConvertConfig {
     /// Tar header time stamp: `SOURCE_DATE_EPOCH`, or 0.
     pub mtime: u64,
     pub overwrite: bool,
+    /// `--resume`: continue an interrupted run from its journal.
+    pub resume: bool,
+    /// Compare the estimated output size with the free space first (not `--no-space-check`).
+    pub space_check: bool,
     /// `--allow-empty-split`: a split that draws no sample is a warning, not a refusal.
     pub allow_empty_split: bool,
     pub json: bool,
@@ -231,6 +235,16 @@ pub struct ConvertConfig {
 }
 
 impl ConvertConfig {
+    /// What to do with an earlier output in `--out`.
+    pub(crate) fn existing(&self) -> crate::output::Existing {
+        use crate::output::Existing;
+        match (self.overwrite, self.resume) {
+            (_, true) => Existing::Resume,
+            (true, false) => Existing::Overwrite,
+            (false, false) => Existing::Refuse,
+        }
+    }
+
     pub fn from_args(args: &ConvertArgs) -> anyhow::Result<ConvertConfig> {
         let splits = args.sharding.split_plan()?;
         let check = CheckConfig::from_args(&args.checks);
@@ -251,6 +265,8 @@ impl ConvertConfig {
                 .unwrap_or(0),
             overwrite: args.overwrite,
             allow_empty_split: args.allow_empty_split,
+            resume: args.resume,
+            space_check: !args.no_space_check,
             json: args.json,
             dedup: args
                 .dedup_threshold

@@ -6,22 +6,24 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+mod space;
+mod writers;
+
 use crate::config::ConvertConfig;
 use crate::dedup;
 use crate::format::names::refuse_unusable_names;
-use crate::format::parquet::writer::ParquetSink;
-use crate::format::shard::ShardFormat;
 use crate::format::webdataset::index::index_files;
-use crate::format::webdataset::writer::WebDatasetSink;
-use crate::format::Sink;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, SourceNames};
+use crate::output::journal::{Fingerprint, Journal, SourcePrint};
+use crate::output::ownership::{remove_files, Survey};
 use crate::output::{check_target, write_atomic, OutputFolder};
 use crate::pipeline::{self, Completion, Context, Progress};
 use crate::sample::Sample;
-use crate::schema::{self, DatasetSchema};
+use crate::schema;
 use crate::source::duplicates::inventory_without_duplicates;
 use crate::source::inventory::Inventory;
 use crate::validate::report::{Report, SampleIssues};
+use writers::Writers;
 
 /// What a conversion did.
 pub struct Conversion {
@@ -33,6 +35,8 @@ pub struct Conversion {
     pub excluded_as_typed: Vec<SampleIssues>,
     /// Bytes read from the sources.
     pub bytes_read: u64,
+    /// `--resume` found the output finished: nothing was done.
+    pub already_complete: bool,
 }
 
 /// Converts the sources into `config.out`. `on_status` receives one-line notes for the
@@ -44,7 +48,20 @@ pub fn convert(
     on_status: &dyn Fn(&str),
 ) -> anyhow::Result<Conversion> {
     // --out is checked first (reads only), the folder claimed only after every other check.
-    check_target(&config.out, config.overwrite)?;
+    let found = check_target(&config.out, config.existing())?;
+    if config.resume && found.journal.is_none() {
+        if let Some(previous) = found.previous {
+            // Finished already: --resume changes nothing.
+            on_status("sfhq-pack: --resume: the output is complete (manifest.json, no journal); nothing to do");
+            return Ok(Conversion {
+                completion: Completion::Finished,
+                manifest: Some(previous),
+                excluded_as_typed: Vec::new(),
+                bytes_read: 0,
+                already_complete: true,
+            });
+        }
+    }
     let inventory = inventory_without_duplicates(&config.sources)?;
     let checks = &config.check.checks;
     on_status(&format!(
@@ -64,6 +81,7 @@ pub fn convert(
                     manifest: None,
                     excluded_as_typed: Vec::new(),
                     bytes_read: 0,
+                    already_complete: false,
                 });
             }
             on_status(&format!(
@@ -96,14 +114,41 @@ pub fn convert(
             "sfhq-pack: warning: {empty}; writing the other splits (--allow-empty-split)"
         ));
     }
-    let folder = OutputFolder::claim(&config.out, config.overwrite, "convert")?;
+    let fingerprint = fingerprint_of(config, &inventory);
+    if let Some(journal) = &found.journal {
+        if config.resume {
+            refuse_changed(journal, &fingerprint)?;
+        }
+    }
+    if config.space_check {
+        let needed: u64 =
+            inventory.samples.iter().map(|s| s.bytes()).sum::<u64>() * config.formats.len() as u64;
+        space::check(&config.out, needed.saturating_sub(journaled_bytes(&found)))?;
+    }
+
+    let (folder, found) = OutputFolder::claim(&config.out, config.existing(), "convert")?;
     if let Some(earlier) = &folder.took_over {
         on_status(&format!(
             "sfhq-pack: took over the lock of a run that no longer runs ({earlier})"
         ));
     }
-    // One set of sinks per split, opened when the split's first sample arrives.
-    let mut sinks: BTreeMap<String, Vec<Box<dyn Sink>>> = BTreeMap::new();
+    // The journal goes to disk before the first shard, so a run killed at any moment
+    // after this point can be resumed (or refused, if its sources change).
+    let (journal, resumed) = match found.journal.clone() {
+        Some(mut journal) if config.resume => {
+            refuse_changed(&journal, &fingerprint)?;
+            let kept = journal.keep_intact(&config.out);
+            let kept_count: usize = kept.values().map(Vec::len).sum();
+            remove_unkept(&config.out, &found, &kept)?;
+            on_status(&format!(
+                "sfhq-pack: --resume: keeping {kept_count} sealed shard(s) of the interrupted run, writing the rest"
+            ));
+            (journal, kept)
+        }
+        _ => (Journal::new(fingerprint), BTreeMap::new()),
+    };
+    journal.write(&config.out)?;
+    let mut writers = Writers::new(config, &schema, journal, resumed);
 
     let context = Context {
         inventory: &inventory,
@@ -127,12 +172,7 @@ pub fn convert(
                     payload,
                 });
                 let split = config.splits.split_of_grouped(&sample.key, &groups);
-                if !sinks.contains_key(split) {
-                    sinks.insert(split.to_string(), open_sinks(config, &schema, split)?);
-                }
-                for sink in sinks.get_mut(split).expect("opened above") {
-                    sink.write(&sample)?;
-                }
+                writers.write(split, &sample)?;
             }
         }
         Ok(())
@@ -140,31 +180,25 @@ pub fn convert(
     let completion = match outcome {
         Ok(c) => c,
         Err(e) => {
-            sinks.into_values().flatten().for_each(|s| s.abort());
-            return Err(e);
+            // Sealed shards and the journal stay: `--resume` continues from them.
+            writers.abandon();
+            return Err(stopped(config, e));
         }
     };
     if completion == Completion::Interrupted {
-        sinks.into_values().flatten().for_each(|s| s.abort());
+        writers.abort();
         return Ok(Conversion {
             completion,
             manifest: None,
             excluded_as_typed: Vec::new(),
             bytes_read: 0,
+            already_complete: false,
         });
     }
-    let mut shards = Vec::new();
-    let mut failure = None;
-    for sink in sinks.into_values().flatten() {
-        if failure.is_some() {
-            sink.abort();
-            continue;
-        }
-        match sink.finish() {
-            Ok(sealed) => shards.extend(sealed),
-            Err(e) => failure = Some(e),
-        }
-    }
+    let (mut shards, failure) = match writers.finish() {
+        Ok(shards) => (shards, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
     // Listed by format (in the order asked), then split (train first), then name.
     let split_names = config.splits.names();
     shards.sort_by_key(|s| {
@@ -178,32 +212,33 @@ pub fn convert(
     let excluded_as_typed = report.excluded.clone();
     let bytes_read = report.bytes_read;
     let written = match failure {
-        Some(e) => Err(anyhow::Error::from(e)),
+        Some(e) => Err(stopped(config, e)),
         None => {
             let mut manifest =
                 Manifest::assemble(config, &inventory, &schema, report, parts, shards.clone());
             manifest.dedup = near_duplicates
                 .as_ref()
                 .map(dedup::DedupRecord::from_report);
+            crate::fault::point("after-rename");
             write_indexes_and_manifest(&config.out, &manifest).map(|()| manifest)
         }
     };
-    let manifest = match written {
-        Ok(manifest) => manifest,
-        Err(e) => {
-            // No manifest vouches for these shards: take them back rather than leave
-            // files no later run could prove are ours.
-            let mut ours: Vec<_> = shards.iter().map(|s| s.path.clone().into()).collect();
-            ours.extend(index_files(&shards).into_iter().map(|(p, _)| p.into()));
-            let _ = crate::output::ownership::remove_files(&config.out, &ours);
-            return Err(e);
+    // A failure here leaves the shards and the journal: `--resume` finishes the run.
+    let manifest = written.map_err(|e| {
+        if e.chain().any(|c| c.to_string().contains("--resume")) {
+            e
+        } else {
+            stopped(config, e)
         }
-    };
+    })?;
+    crate::fault::point("before-journal-removal");
+    Journal::remove(&config.out);
     folder.finish();
     Ok(Conversion {
         completion: Completion::Finished,
         excluded_as_typed,
         bytes_read,
+        already_complete: false,
         manifest: Some(manifest),
     })
 }
@@ -214,34 +249,8 @@ fn write_indexes_and_manifest(out: &std::path::Path, manifest: &Manifest) -> any
     for (rel, text) in index_files(&manifest.shards) {
         write_atomic(&out.join(rel), text.as_bytes())?;
     }
+    crate::fault::point("before-manifest");
     manifest.write(out)
-}
-
-fn open_sinks(
-    config: &ConvertConfig,
-    schema: &DatasetSchema,
-    split: &str,
-) -> anyhow::Result<Vec<Box<dyn Sink>>> {
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    for format in &config.formats {
-        sinks.push(match format {
-            ShardFormat::Parquet => Box::new(ParquetSink::new(
-                &config.out,
-                split,
-                schema,
-                config.parquet.clone(),
-            )?),
-            ShardFormat::Webdataset => Box::new(WebDatasetSink::new(
-                &config.out,
-                split,
-                schema,
-                config.parquet.shard_size,
-                config.parquet.landmark_count,
-                config.mtime,
-            )?),
-        });
-    }
-    Ok(sinks)
 }
 
 /// A message naming every requested split that draws no sample, with the counts of all.
@@ -272,4 +281,104 @@ fn empty_splits(
         inventory.samples.len(),
         all.join(", ")
     ))
+}
+
+/// What a failed run tells the user to do next.
+fn resume_hint(config: &ConvertConfig) -> String {
+    format!(
+        "the run stopped; the shards sealed so far are kept: fix the cause and run the same command with --resume to continue ({})",
+        config.out.display()
+    )
+}
+
+/// A failed run's error, with what to do next (a full disk is named as such).
+fn stopped(config: &ConvertConfig, error: anyhow::Error) -> anyhow::Error {
+    if crate::output::is_disk_full(&error) {
+        return error.context(format!(
+            "the disk is full; the shards sealed so far are kept: free space on it and run the same command with --resume to continue ({})",
+            config.out.display()
+        ));
+    }
+    error.context(resume_hint(config))
+}
+
+/// The sources and options of this run, as the journal records them.
+fn fingerprint_of(config: &ConvertConfig, inventory: &Inventory) -> Fingerprint {
+    let names = SourceNames::new(&inventory.sources);
+    Fingerprint {
+        tool: env!("CARGO_PKG_VERSION").to_string(),
+        sources: inventory
+            .summaries
+            .iter()
+            .map(|s| SourcePrint {
+                name: names.source(&s.path),
+                files: s.files,
+                bytes: s.bytes,
+                hash: s.fingerprint.clone(),
+            })
+            .collect(),
+        options: {
+            // What changes the bytes written: the manifest's options, and besides them the
+            // tar time stamp (SOURCE_DATE_EPOCH) and the near-duplicate grouping.
+            let mut options = serde_json::to_value(config.manifest_options()).unwrap_or_default();
+            if let Some(map) = options.as_object_mut() {
+                map.insert("tar_mtime".to_string(), config.mtime.into());
+                map.insert(
+                    "dedup".to_string(),
+                    config.dedup.as_ref().map_or(
+                        serde_json::Value::Null,
+                        |d| serde_json::json!({"threshold": d.threshold, "model": d.model}),
+                    ),
+                );
+            }
+            options
+        },
+    }
+}
+
+/// `--resume` continues only the run whose sources and options these are.
+fn refuse_changed(journal: &Journal, now: &Fingerprint) -> anyhow::Result<()> {
+    let changed = journal.differences(now);
+    if !changed.is_empty() {
+        anyhow::bail!(
+            "--resume: the interrupted run read other sources or used other options:\n  {}\nrun the command it was started with, or start again with --overwrite; nothing was changed",
+            changed.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+/// Bytes of the shards a resumed run keeps (they need no new space).
+fn journaled_bytes(found: &Survey) -> u64 {
+    found
+        .journal
+        .iter()
+        .flat_map(|j| j.sealed.iter())
+        .map(|s| s.record.bytes)
+        .sum()
+}
+
+/// Removes what an interrupted run left besides the shards kept: its open shard, sealed
+/// shards that no longer match, and what it wrote while finishing (wids indexes,
+/// `SHA256SUMS`, the manifest): all rewritten by this run.
+fn remove_unkept(
+    out: &std::path::Path,
+    found: &Survey,
+    kept: &BTreeMap<
+        (crate::format::shard::ShardFormat, String),
+        Vec<crate::format::shard::SealedShard>,
+    >,
+) -> anyhow::Result<()> {
+    let keep: std::collections::BTreeSet<std::path::PathBuf> =
+        kept.values().flatten().map(|s| s.temp.clone()).collect();
+    let journal = std::path::Path::new(crate::output::journal::JOURNAL_FILE);
+    let unkept: Vec<std::path::PathBuf> = found
+        .temporaries
+        .iter()
+        .chain(found.ours.iter())
+        .filter(|rel| rel.as_path() != journal && !keep.contains(&out.join(rel)))
+        .filter(|rel| out.join(rel).exists())
+        .cloned()
+        .collect();
+    remove_files(out, &unkept)
 }

@@ -19,6 +19,7 @@ mod dedup;
 mod encode;
 mod exit;
 mod extract;
+mod fault;
 mod format;
 mod manifest;
 pub mod memory;

@@ -298,6 +298,7 @@ impl Manifest {
     pub fn write(&self, out: &Path) -> anyhow::Result<()> {
         let json = self.to_json();
         crate::output::write_atomic(&out.join(MANIFEST_FILE), json.as_bytes())?;
+        crate::fault::point("before-sums");
         crate::output::write_atomic(&out.join(SUMS_FILE), self.sums(json.as_bytes()).as_bytes())
     }
 

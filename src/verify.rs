@@ -21,6 +21,7 @@ use crate::format::shard::ShardFormat;
 use crate::format::webdataset::{index::index_files, reader, WDS_DIR};
 use crate::format::ShardRecord;
 use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
+use crate::output::journal::JOURNAL_FILE;
 use crate::output::lock::{current_holder, LOCK_FILE};
 use crate::pipeline::Progress;
 use crate::publish::kaggle::{COVER_IMAGES, METADATA_FILE};
@@ -485,8 +486,9 @@ fn check_accounted(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
             continue;
         }
         let name = entry.file_name().to_string_lossy();
-        let message = if name.starts_with('.') && name.ends_with(".partial")
-            || rel.starts_with(".kaggle.")
+        let message = if rel == JOURNAL_FILE {
+            "the journal of a convert that was interrupted: run the same convert with --resume to finish it (or --overwrite to start again)"
+        } else if name.starts_with('.') && name.ends_with(".partial") || rel.starts_with(".kaggle.")
         {
             "a temporary file of an interrupted sfhq-pack run: remove it (convert --overwrite does)"
         } else if rel.starts_with(&format!("{DATA_DIR}/")) && name.ends_with(".parquet")

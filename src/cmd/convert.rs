@@ -24,6 +24,9 @@ pub(crate) fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<E
     if config.json {
         println!("{}", serde_json::to_string_pretty(&manifest)?);
     }
+    if done.already_complete {
+        return Ok(ExitCode::from_problems(!manifest.errors.is_empty()));
+    }
     print_summary(
         printer,
         done.bytes_read,

@@ -21,20 +21,31 @@ pub trait Sink: Send {
     /// Adds one valid sample; samples arrive in key order.
     fn write(&mut self, sample: &Arc<Sample>) -> Result<(), SinkError>;
 
+    /// Seals the shard being written, if any: after this every shard is sealed and
+    /// `finish` only renames.
+    fn seal_last(&mut self) -> Result<(), SinkError>;
+
     /// Completes the last shard and gives every shard its final name.
     fn finish(self: Box<Self>) -> Result<Vec<ShardRecord>, SinkError>;
 
-    /// Removes every file this sink wrote (interrupt or fatal error).
+    /// Removes every file this sink wrote (an interrupted run leaves nothing).
     fn abort(self: Box<Self>);
+
+    /// Removes only the shard being written, keeping the sealed ones for `convert
+    /// --resume` (a failed run: a full disk, an I/O error).
+    fn abandon(self: Box<Self>);
+
+    /// The shards sealed so far (under their temporary names), resumed ones first.
+    fn sealed(&self) -> &[shard::SealedShard];
 }
 
 /// Why a sink failed. The disk filling up is told apart: the run stops with exit 2 and
 /// the user frees space, where any other write error is a fault to report.
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    #[error("{}: the disk is full ({source}); free space on it, then run the same command again", path.display())]
+    #[error("{}: the disk is full; free space on it, then run the same command with --resume", path.display())]
     DiskFull { path: PathBuf, source: io::Error },
-    #[error("{}: cannot write: {source}", path.display())]
+    #[error("{}: cannot write", path.display())]
     Io { path: PathBuf, source: io::Error },
     #[error("{}: cannot encode the shard: {message}", path.display())]
     Encode { path: PathBuf, message: String },

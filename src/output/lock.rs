@@ -71,7 +71,7 @@ pub(crate) enum LockError {
     Held { folder: PathBuf, holder: Holder },
     #[error("{}: the folder is locked by a file this sfhq-pack cannot read ({reason}); if no sfhq-pack run is writing this folder, remove {} and run again", folder.display(), LOCK_FILE)]
     Unreadable { folder: PathBuf, reason: String },
-    #[error("{}: cannot create the lock file: {source}", folder.display())]
+    #[error("{}: cannot create the lock file", folder.display())]
     Io {
         folder: PathBuf,
         source: std::io::Error,

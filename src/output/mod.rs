@@ -14,6 +14,7 @@ use std::path::Path;
 
 use anyhow::Context;
 
+pub(crate) mod journal;
 pub(crate) mod lock;
 pub(crate) mod ownership;
 
@@ -27,14 +28,31 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .expect("output files have names")
         .to_string_lossy();
     let temp = path.with_file_name(format!(".{name}.partial"));
-    let mut file =
-        fs::File::create(&temp).with_context(|| format!("{}: cannot create", temp.display()))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("{}: cannot write", temp.display()))?;
-    fs::rename(&temp, path)
-        .with_context(|| format!("{}: cannot rename to {}", temp.display(), path.display()))?;
-    Ok(())
+    let written = (|| -> anyhow::Result<()> {
+        let mut file = fs::File::create(&temp)
+            .with_context(|| format!("{}: cannot create", temp.display()))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("{}: cannot write", temp.display()))?;
+        fs::rename(&temp, path)
+            .with_context(|| format!("{}: cannot rename to {}", temp.display(), path.display()))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+/// Whether an error comes from a full disk (ENOSPC, or a quota: EDQUOT) anywhere in its chain.
+pub(crate) fn is_disk_full(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            io.kind() == std::io::ErrorKind::StorageFull
+                || matches!(io.raw_os_error(), Some(28 | 122))
+        }) || cause
+            .downcast_ref::<crate::format::SinkError>()
+            .is_some_and(|e| matches!(e, crate::format::SinkError::DiskFull { .. }))
+    })
 }
 
 /// Whether an existing `--out` is an empty folder (a lock file aside); an error when it is
@@ -111,7 +129,7 @@ pub(crate) fn prepare_plain_folder(
 /// dangling link or a file is not; an existing folder is surveyed. Foreign files stop the
 /// run (sfhq-pack never removes what it did not write); an earlier sfhq-pack output needs
 /// `--overwrite`.
-pub(crate) fn check_target(out: &Path, overwrite: bool) -> anyhow::Result<Survey> {
+pub(crate) fn check_target(out: &Path, existing: Existing) -> anyhow::Result<Survey> {
     match fs::symlink_metadata(out) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Survey::default()),
         Err(e) => return Err(e).with_context(|| format!("{}: cannot read --out", out.display())),
@@ -130,11 +148,22 @@ pub(crate) fn check_target(out: &Path, overwrite: bool) -> anyhow::Result<Survey
         );
     }
     let found = survey(out)?;
-    refuse_unless_replaceable(out, &found, overwrite)?;
+    refuse_unless_replaceable(out, &found, existing)?;
     Ok(found)
 }
 
-fn refuse_unless_replaceable(out: &Path, found: &Survey, overwrite: bool) -> anyhow::Result<()> {
+/// What to do with an earlier output found in `--out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Existing {
+    /// Stop (the default): the user chooses.
+    Refuse,
+    /// `--overwrite`: remove what sfhq-pack can prove it wrote.
+    Overwrite,
+    /// `--resume`: keep an interrupted run's sealed shards and continue it.
+    Resume,
+}
+
+fn refuse_unless_replaceable(out: &Path, found: &Survey, existing: Existing) -> anyhow::Result<()> {
     if !found.foreign.is_empty() {
         anyhow::bail!(
             "{}: --out holds {} file(s) sfhq-pack did not write, and it never removes or mixes its output with those:\n{}\n{}move them elsewhere or choose a new --out; nothing was written",
@@ -148,8 +177,15 @@ fn refuse_unless_replaceable(out: &Path, found: &Survey, overwrite: bool) -> any
                 .unwrap_or_default()
         );
     }
-    if overwrite || found.is_empty() {
+    if existing != Existing::Refuse || found.is_empty() {
         return Ok(());
+    }
+    if let Some(journal) = &found.journal {
+        anyhow::bail!(
+            "{}: --out holds an interrupted sfhq-pack run ({} shard(s) sealed); pass --resume to continue it, or --overwrite to start again",
+            out.display(),
+            journal.sealed.len()
+        );
     }
     match &found.previous {
         Some(previous) => anyhow::bail!(
@@ -159,7 +195,7 @@ fn refuse_unless_replaceable(out: &Path, found: &Survey, overwrite: bool) -> any
             previous.shards.len()
         ),
         None => anyhow::bail!(
-            "{}: --out holds the leftovers of an interrupted sfhq-pack run ({} file(s)); pass --overwrite to start again, or choose a new folder",
+            "{}: --out holds the leftovers of an interrupted sfhq-pack run ({} file(s)), from before it recorded anything to resume; pass --overwrite to start again, or choose a new folder",
             out.display(),
             found.ours.len() + found.temporaries.len()
         ),
@@ -181,7 +217,13 @@ impl OutputFolder {
     /// Creates the folder if needed and locks it; then, under the lock, checks it again
     /// (another run may have written meanwhile) and removes our hidden temporaries and,
     /// with `overwrite`, the earlier output sfhq-pack can prove it wrote.
-    pub(crate) fn claim(out: &Path, overwrite: bool, command: &str) -> anyhow::Result<Self> {
+    /// With `Existing::Resume` nothing is removed here: the survey goes back to the caller,
+    /// which keeps what the journal vouches for.
+    pub(crate) fn claim(
+        out: &Path,
+        existing: Existing,
+        command: &str,
+    ) -> anyhow::Result<(Self, Survey)> {
         let created = !out.exists();
         if created {
             fs::create_dir_all(out)
@@ -201,13 +243,17 @@ impl OutputFolder {
             .map(|h| format!("pid {} on {} (`sfhq-pack {}`)", h.pid, h.host, h.command));
         folder.lock = Some(lock);
         let found = survey(out)?;
-        refuse_unless_replaceable(out, &found, overwrite)?;
-        let mut removable = found.temporaries;
-        if overwrite {
-            removable.extend(found.ours);
+        refuse_unless_replaceable(out, &found, existing)?;
+        match existing {
+            Existing::Resume => {}
+            Existing::Overwrite => {
+                let mut removable = found.temporaries.clone();
+                removable.extend(found.ours.iter().cloned());
+                ownership::remove_files(out, &removable)?;
+            }
+            Existing::Refuse => ownership::remove_files(out, &found.temporaries)?,
         }
-        ownership::remove_files(out, &removable)?;
-        Ok(folder)
+        Ok((folder, found))
     }
 
     /// Locks a folder that must exist (`package`): nothing in it is removed.

@@ -14,6 +14,7 @@ use crate::format::webdataset::WDS_DIR;
 use crate::manifest::{Manifest, ManifestError, PublishedFile, MANIFEST_FILE, SUMS_FILE};
 use crate::ui::sanitize;
 
+use super::journal::{Journal, JOURNAL_FILE};
 use super::lock::LOCK_FILE;
 
 /// Folders sfhq-pack creates; removed when a run leaves them empty.
@@ -42,6 +43,8 @@ pub(crate) struct Survey {
     pub previous: Option<Manifest>,
     /// Why the manifest there could not be read, when one is there.
     pub manifest_problem: Option<String>,
+    /// The journal of an interrupted `convert`, when there is one.
+    pub journal: Option<Journal>,
 }
 
 impl Survey {
@@ -82,6 +85,15 @@ pub(crate) fn survey(out: &Path) -> anyhow::Result<Survey> {
             None
         }
     };
+    let journal = Journal::read(out).ok().flatten();
+    // A run that was killed may have written, besides its hidden temporaries, shards under
+    // their final names (while finishing), wids indexes, SHA256SUMS and the manifest: its
+    // journal proves them ours (a shard by its size, checked again by sha256 on resume).
+    let journal_sizes: BTreeSet<(String, u64)> = journal
+        .iter()
+        .flat_map(|j| j.sealed.iter())
+        .map(|s| (s.record.split.clone(), s.record.bytes))
+        .collect();
     if let Some(manifest) = &previous {
         listed.insert(MANIFEST_FILE.to_string());
         listed.insert(SUMS_FILE.to_string());
@@ -111,11 +123,21 @@ pub(crate) fn survey(out: &Path) -> anyhow::Result<Survey> {
         if text == LOCK_FILE {
             continue;
         }
+        let size = entry.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+        let journal_made = journal.is_some()
+            && (text == MANIFEST_FILE
+                || text == SUMS_FILE
+                || text.starts_with(&format!("{WDS_DIR}/index"))
+                || ((text.starts_with(&format!("{DATA_DIR}/"))
+                    || text.starts_with(&format!("{WDS_DIR}/")))
+                    && journal_sizes.iter().any(|(split, bytes)| {
+                        *bytes == size && name.starts_with(&format!("{split}-"))
+                    })));
         if !entry.file_type().is_file() {
             survey.foreign.push((text, "not a regular file"));
-        } else if is_temporary(&name) || in_staging {
+        } else if is_temporary(&name) || in_staging || text == JOURNAL_FILE {
             survey.temporaries.push(rel);
-        } else if listed.contains(&text) {
+        } else if journal_made || listed.contains(&text) {
             survey.ours.push(rel);
         } else if let Some(record) = published.iter().find(|p| p.path == text) {
             if is_unchanged(&entry.path().to_path_buf(), record) {
@@ -137,6 +159,7 @@ pub(crate) fn survey(out: &Path) -> anyhow::Result<Survey> {
         }
     }
     survey.previous = previous;
+    survey.journal = journal;
     Ok(survey)
 }
 

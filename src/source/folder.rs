@@ -46,6 +46,7 @@ pub(super) fn list(
             continue;
         };
         let name = rel.replace(std::path::MAIN_SEPARATOR, "/");
+        let mut modified = None;
         let size = if file_type.is_symlink() {
             match followed_link(&real_root, entry.path()) {
                 Ok(size) => size,
@@ -55,10 +56,11 @@ pub(super) fn list(
                 }
             }
         } else if file_type.is_file() {
-            entry
+            let meta = entry
                 .metadata()
-                .with_context(|| format!("{}: cannot stat", entry.path().display()))?
-                .len()
+                .with_context(|| format!("{}: cannot stat", entry.path().display()))?;
+            modified = meta.modified().ok().map(nanos_since_epoch);
+            meta.len()
         } else {
             refused.push(UnsafePath {
                 name,
@@ -69,6 +71,7 @@ pub(super) fn list(
         on_file(ListedFile {
             path: name,
             size,
+            modified,
             locator: Locator::Path,
         });
     }
@@ -105,5 +108,13 @@ fn special_file_reason(file_type: &fs::FileType) -> &'static str {
         "not a regular file (a device), never opened"
     } else {
         "not a regular file, never opened"
+    }
+}
+
+/// A file time as nanoseconds since 1970 (negative before).
+pub(crate) fn nanos_since_epoch(time: std::time::SystemTime) -> i128 {
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_nanos() as i128,
+        Err(e) => -(e.duration().as_nanos() as i128),
     }
 }

@@ -7,6 +7,7 @@
 //! Per file the inventory keeps interned ids instead of paths, so 425,000 samples cost
 //! tens of megabytes, not hundreds.
 
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -105,6 +106,11 @@ pub struct SourceSummary {
     /// Whether any listed path has an `images/` folder.
     #[serde(skip)]
     pub has_image_folder: bool,
+    /// sha256 over every listed file's name, size and modification time (a zip's own size
+    /// and time stand for its members): what `convert --resume` compares to tell that the
+    /// sources are the ones the interrupted run read.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 /// All sources, classified and paired.
@@ -228,10 +234,24 @@ impl Builder {
             junk: 0,
             ignored_kinds: BTreeMap::new(),
             has_image_folder: false,
+            fingerprint: String::new(),
         };
+        let mut fingerprint = Sha256::new();
+        if let Ok(meta) = std::fs::metadata(&source.path) {
+            if meta.is_file() {
+                fingerprint.update(meta.len().to_le_bytes());
+                let time = meta.modified().ok().map(super::folder::nanos_since_epoch);
+                fingerprint.update(time.unwrap_or_default().to_le_bytes());
+            }
+        }
         let refused = source.list(&mut |file| {
+            fingerprint.update(file.path.as_bytes());
+            fingerprint.update([0]);
+            fingerprint.update(file.size.to_le_bytes());
+            fingerprint.update(file.modified.unwrap_or_default().to_le_bytes());
             self.add_file(source_index, &source, &mut summary, file);
         })?;
+        summary.fingerprint = crate::checksum::hex(&fingerprint.finalize());
         for UnsafePath { name, reason } in refused {
             self.unsafe_paths.push(RefusedPath {
                 source: summary.path.clone(),
@@ -254,6 +274,7 @@ impl Builder {
             path,
             size,
             locator,
+            ..
         }: ListedFile,
     ) {
         summary.files += 1;

@@ -57,6 +57,9 @@ pub struct ListedFile {
     /// Path relative to the source root, `/`-separated.
     pub path: String,
     pub size: u64,
+    /// Modification time (nanoseconds since 1970) of a folder's file; `None` in a zip,
+    /// whose own size and time stand for its members.
+    pub modified: Option<i128>,
     pub locator: Locator,
 }
 
@@ -72,12 +75,12 @@ pub struct UnsafePath {
 /// (permissions), or a file that is not a readable zip (with what it looks like instead).
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("{}: cannot open source: {source}; check the path", path.display())]
+    #[error("{}: cannot open source (check the path)", path.display())]
     Missing {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: cannot open source: {source}", path.display())]
+    #[error("{}: cannot open source", path.display())]
     Unreadable {
         path: std::path::PathBuf,
         source: std::io::Error,

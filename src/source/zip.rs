@@ -131,6 +131,7 @@ impl ZipSource {
             on_file(ListedFile {
                 path: normalize(&name),
                 size: self.records.sizes[index],
+                modified: None,
                 locator: Locator::Member(u32::try_from(index)?),
             });
         }

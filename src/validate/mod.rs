@@ -71,6 +71,7 @@ codes! {
     SourceIncomplete = "source.incomplete", Warning;
     SourceUnsafePath = "source.unsafe_path", Error;
     SourceDuplicate = "source.duplicate", Error;
+    SourceChanged = "source.changed", Error;
 }
 
 impl Serialize for Code {

@@ -321,3 +321,15 @@ def test_package_on_an_output_without_rows_names_parquet_not_webdataset(empty_ou
     assert "holds no rows" in proc.stderr, proc.stderr
     assert "--format webdataset" not in proc.stderr, proc.stderr
     assert not (folder / "README.md").exists()
+
+
+@pytest.mark.parametrize("folder", [".", "kaggle"])
+def test_packaged_manifests_validate_against_the_schema(packaged, folder):
+    from conftest import assert_valid
+
+    manifest = json.loads((packaged.dir / folder / "manifest.json").read_text())
+    assert_valid("manifest", manifest)
+    if folder == ".":
+        # package records each file it wrote, with its checksum
+        paths = {p["path"] for p in manifest["published"]}
+        assert {"README.md", "croissant.json", "kaggle/manifest.json"} <= paths

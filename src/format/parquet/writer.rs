@@ -106,11 +106,14 @@ pub struct ParquetSink {
 }
 
 impl ParquetSink {
+    /// `resumed`: shards an interrupted run sealed (`convert --resume`); the next shard
+    /// continues their numbering.
     pub fn new(
         out: &Path,
         split: &str,
         schema: &DatasetSchema,
         options: ParquetOptions,
+        resumed: Vec<SealedShard>,
     ) -> anyhow::Result<ParquetSink> {
         let dir = out.join(DATA_DIR);
         std::fs::create_dir_all(&dir)
@@ -129,7 +132,7 @@ impl ParquetSink {
             shard_rows: 0,
             shard_payload: 0,
             open: None,
-            sealed: Vec::new(),
+            sealed: resumed,
         })
     }
 
@@ -192,10 +195,12 @@ impl ParquetSink {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        let writer = open
-            .writer
-            .into_inner()
-            .with_context(|| format!("{}: cannot finish shard", open.temp.display()))?;
+        // A shard that cannot be finished is removed: it is no longer tracked as open.
+        let temp = open.temp.clone();
+        let writer = open.writer.into_inner().map_err(|e| {
+            shard::remove_all([temp.as_path()]);
+            anyhow::Error::from(e).context(format!("{}: cannot finish shard", temp.display()))
+        })?;
         self.sealed.push(shard::seal(
             writer,
             open.temp,
@@ -420,5 +425,18 @@ impl Sink for ParquetSink {
             .map(|s| s.temp.as_path())
             .chain(self.open.as_ref().map(|o| o.temp.as_path()));
         shard::remove_all(temps);
+    }
+
+    fn seal_last(&mut self) -> Result<(), SinkError> {
+        self.seal_shard()
+            .map_err(|e| SinkError::classify(&self.error_path(), e))
+    }
+
+    fn abandon(self: Box<Self>) {
+        shard::remove_all(self.open.as_ref().map(|o| o.temp.as_path()));
+    }
+
+    fn sealed(&self) -> &[SealedShard] {
+        &self.sealed
     }
 }
