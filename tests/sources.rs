@@ -318,15 +318,27 @@ fn a_declared_size_far_above_the_real_one_is_never_allocated() {
     zip.add_lying_size("images/SFHQ_pt1_00000001.jpg", &data, 900_000_000_000);
     let path = t.join("SFHQ_pt1.zip");
     fs::write(&path, zip.finish()).unwrap();
-    let run = t.convert(&[path], "out", &["--max-file-bytes", "1TB"]);
+    // Taken at its word, the zip needs 900 GB: the space check refuses it before writing.
+    t.convert(&[path.clone()], "out", &["--max-file-bytes", "1TB"])
+        .expect_code(2)
+        .expect_stderr_contains("free");
+    let run = t.convert(
+        &[path],
+        "out",
+        &["--max-file-bytes", "1TB", "--no-space-check"],
+    );
     assert!(
         !run.stderr.contains("memory allocation"),
         "aborted: {}",
         run.stderr
     );
-    // The member is read as the bytes that are really there.
-    run.expect_code(0);
-    assert_eq!(manifest(&t.join("out"))["rows"], 2);
+    // The member is read as the bytes that are really there, and since they are not the
+    // size its entry states, the sample is excluded as changed (a zip that lies is damaged).
+    run.expect_code(1);
+    let m = manifest(&t.join("out"));
+    assert_eq!(m["rows"], 1);
+    assert_eq!(m["excluded"][0]["key"], "SFHQ_pt1_00000001");
+    assert_eq!(m["excluded"][0]["issues"][0]["code"], "source.changed");
 }
 
 #[test]
