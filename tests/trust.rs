@@ -160,16 +160,18 @@ fn overwrite_removes_the_publishing_files_package_wrote_and_keeps_edited_ones() 
         .expect_stderr_contains("changed since `sfhq-pack package` wrote it");
     assert_eq!(fs::read_to_string(&card).unwrap(), text);
 
-    // Unchanged publishing files go with the output they described.
+    // Unchanged publishing files go with the output they described; the user's Kaggle
+    // cover image stays.
     fs::remove_file(&card).unwrap();
+    fs::write(out.join("kaggle/dataset-cover-image.png"), b"cover").unwrap();
     t.convert(&good_sources(), "out", &again).expect_code(0);
     let left = tree(&out);
     assert!(
-        !left
-            .iter()
-            .any(|f| f == "croissant.json" || f.starts_with("kaggle/")),
+        !left.iter().any(|f| f == "croissant.json"
+            || (f.starts_with("kaggle/") && f != "kaggle/dataset-cover-image.png")),
         "stale publishing files survived: {left:?}"
     );
+    assert!(out.join("kaggle/dataset-cover-image.png").exists());
     t.run(["verify", s(&out)]).expect_code(0);
 }
 

@@ -256,7 +256,8 @@ impl OutputFolder {
         Ok((folder, found))
     }
 
-    /// Locks a folder that must exist (`package`): nothing in it is removed.
+    /// Locks a folder that must exist (`package`): nothing in it is removed, whatever
+    /// happens (the run cleans up its own staging).
     pub(crate) fn lock_existing(dir: &Path, command: &str) -> anyhow::Result<Self> {
         let lock = Lock::acquire(dir, command)?;
         Ok(OutputFolder {
@@ -264,7 +265,8 @@ impl OutputFolder {
             created: false,
             took_over: None,
             lock: Some(lock),
-            finished: false,
+            // Nothing to clean up on drop but the lock.
+            finished: true,
         })
     }
 

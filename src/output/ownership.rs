@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::checksum::hash_file;
+use crate::publish::kaggle::COVER_IMAGES;
 use crate::format::parquet::DATA_DIR;
 use crate::format::webdataset::index::index_files;
 use crate::format::webdataset::WDS_DIR;
@@ -120,7 +121,12 @@ pub(crate) fn survey(out: &Path) -> anyhow::Result<Survey> {
         };
         let name = entry.file_name().to_string_lossy();
         let in_staging = text.starts_with(".kaggle.partial/") || text.starts_with(".kaggle.old/");
-        if text == LOCK_FILE {
+        // The lock is the lock holder's; a Kaggle cover image is the user's, kept in
+        // `kaggle/` by `package` and never touched.
+        let is_cover = COVER_IMAGES
+            .iter()
+            .any(|c| text == format!("{}/{c}", crate::publish::KAGGLE_DIR));
+        if text == LOCK_FILE || is_cover {
             continue;
         }
         let size = entry.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
