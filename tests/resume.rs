@@ -214,7 +214,7 @@ fn resume_refuses_changed_sources_and_options_and_changes_nothing_on_a_finished_
 }
 
 #[test]
-fn a_file_that_changes_size_during_the_run_is_excluded_with_its_own_code() {
+fn files_that_change_or_vanish_during_the_run_exclude_their_samples_and_the_run_goes_on() {
     let t = TestDir::new();
     let src = t.join("big");
     big_source(&src, 300, 200_000);
@@ -233,15 +233,19 @@ fn a_file_that_changes_size_during_the_run_is_excluded_with_its_own_code() {
     }
     let bytes = fs::read(&last).unwrap();
     fs::write(&last, &bytes[..bytes.len() / 2]).unwrap();
+    // And one removed: unreadable now, that sample alone is excluded too.
+    fs::remove_file(src.join("landmarks/SFHQ_pt9_00000298.npz")).unwrap();
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     let m = manifest(&out);
     let excluded = &m["excluded"].as_array().unwrap();
-    assert_eq!(excluded.len(), 1, "{excluded:?}");
-    assert_eq!(excluded[0]["key"], "SFHQ_pt9_00000299");
-    assert_eq!(excluded[0]["issues"][0]["code"], "source.changed");
-    assert_eq!(m["rows"], 299);
+    assert_eq!(excluded.len(), 2, "{excluded:?}");
+    assert_eq!(excluded[0]["key"], "SFHQ_pt9_00000298");
+    assert_eq!(excluded[0]["issues"][0]["code"], "landmarks.unreadable");
+    assert_eq!(excluded[1]["key"], "SFHQ_pt9_00000299");
+    assert_eq!(excluded[1]["issues"][0]["code"], "source.changed");
+    assert_eq!(m["rows"], 298);
 }
 
 // --- a full disk, a read-only folder (root: the test mounts a small tmpfs) ---------------
