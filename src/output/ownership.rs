@@ -8,11 +8,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::checksum::hash_file;
-use crate::publish::kaggle::COVER_IMAGES;
 use crate::format::parquet::DATA_DIR;
 use crate::format::webdataset::index::index_files;
 use crate::format::webdataset::WDS_DIR;
 use crate::manifest::{Manifest, ManifestError, PublishedFile, MANIFEST_FILE, SUMS_FILE};
+use crate::publish::kaggle::COVER_IMAGES;
 use crate::ui::sanitize;
 
 use super::journal::{Journal, JOURNAL_FILE};
