@@ -159,9 +159,26 @@ pub struct ConvertArgs {
     #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub row_group_rows: u64,
 
-    /// Replace the output of an earlier run in --out (only sfhq-pack's own files are removed).
+    /// Replace the output of an earlier run in --out: only files sfhq-pack can prove it
+    /// wrote (listed in the earlier manifest.json, or its own temporaries) are removed; any
+    /// other file in --out stops the run before anything is written.
     #[arg(long)]
     pub overwrite: bool,
+
+    /// Continue a run that was killed (kill -9, power loss, a full disk): keep every shard
+    /// it sealed whose sha256 still matches its journal, write the rest. Refused when the
+    /// sources or options differ from the interrupted run's.
+    #[arg(long, conflicts_with = "overwrite")]
+    pub resume: bool,
+
+    /// Write the other splits when a --split draws no sample (a warning instead of exit 2).
+    #[arg(long)]
+    pub allow_empty_split: bool,
+
+    /// Start even when the output's estimated size exceeds the free space of --out's file
+    /// system (a compressing file system, an estimate you know to be high).
+    #[arg(long)]
+    pub no_space_check: bool,
 
     #[command(flatten)]
     pub checks: CheckArgs,
@@ -214,9 +231,14 @@ pub enum FormatArg {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// A folder written by `sfhq-pack convert`.
+    /// A folder written by `sfhq-pack convert`, or a downloaded copy of one (the Hugging
+    /// Face repository, or the Kaggle folder `package --kaggle` wrote).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+
+    /// Check only the shards of this format (a copy that holds one of the two).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
 
     /// Print the result as JSON on stdout.
     #[arg(long)]

@@ -121,6 +121,8 @@ fn dedup_config_for_splits(threshold: f64, max_file_bytes: u64) -> anyhow::Resul
 /// What `verify` needs.
 pub struct VerifyConfig {
     pub dir: PathBuf,
+    /// `--format`: only these shards.
+    pub only: Option<ShardFormat>,
     pub json: bool,
 }
 
@@ -128,6 +130,7 @@ impl VerifyConfig {
     pub fn from_args(args: &VerifyArgs) -> VerifyConfig {
         VerifyConfig {
             dir: args.dir.clone(),
+            only: args.format.map(shard_format),
             json: args.json,
         }
     }
@@ -219,6 +222,12 @@ pub struct ConvertConfig {
     /// Tar header time stamp: `SOURCE_DATE_EPOCH`, or 0.
     pub mtime: u64,
     pub overwrite: bool,
+    /// `--resume`: continue an interrupted run from its journal.
+    pub resume: bool,
+    /// Compare the estimated output size with the free space first (not `--no-space-check`).
+    pub space_check: bool,
+    /// `--allow-empty-split`: a split that draws no sample is a warning, not a refusal.
+    pub allow_empty_split: bool,
     pub json: bool,
     pub splits: SplitPlan,
     /// `--dedup-threshold`: near-duplicate groups stay in one split.
@@ -226,6 +235,16 @@ pub struct ConvertConfig {
 }
 
 impl ConvertConfig {
+    /// What to do with an earlier output in `--out`.
+    pub(crate) fn existing(&self) -> crate::output::Existing {
+        use crate::output::Existing;
+        match (self.overwrite, self.resume) {
+            (_, true) => Existing::Resume,
+            (true, false) => Existing::Overwrite,
+            (false, false) => Existing::Refuse,
+        }
+    }
+
     pub fn from_args(args: &ConvertArgs) -> anyhow::Result<ConvertConfig> {
         let splits = args.sharding.split_plan()?;
         let check = CheckConfig::from_args(&args.checks);
@@ -245,6 +264,9 @@ impl ConvertConfig {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0),
             overwrite: args.overwrite,
+            allow_empty_split: args.allow_empty_split,
+            resume: args.resume,
+            space_check: !args.no_space_check,
             json: args.json,
             dedup: args
                 .dedup_threshold

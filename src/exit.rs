@@ -6,11 +6,11 @@ pub enum ExitCode {
     /// 0: done, nothing wrong (warnings allowed).
     Success,
     /// 1: finished, but problems were found: samples excluded, validation errors, a verify
-    /// mismatch, unsafe zip members.
+    /// mismatch, refused paths (unsafe zip members, special files).
     ProblemsFound,
     /// 2: could not run: bad usage, unreadable source, duplicate keys, I/O failure.
     Failure,
-    /// 130: interrupted by Ctrl-C; partial shards were removed.
+    /// 130: interrupted by Ctrl-C or SIGTERM; partial files were removed.
     Interrupted,
 }
 
@@ -38,9 +38,11 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success (warnings allowed)
   1    finished, but problems were found: samples excluded, validation errors,
-       unsafe zip members, or a verify mismatch
-  2    could not run: usage error, unreadable source, duplicate keys, I/O failure
-  130  interrupted (Ctrl-C); no partial shard is left behind";
+       refused paths (unsafe zip members, special files), or a verify mismatch
+  2    could not run: usage error, unreadable source, duplicate keys, foreign
+       files in --out, a folder locked by another run, an empty split, I/O
+       failure (a full disk)
+  130  interrupted (Ctrl-C, SIGTERM); no partial file is left behind";
 
 #[cfg(test)]
 mod tests {

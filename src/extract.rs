@@ -134,15 +134,12 @@ pub fn extract(
 #[error("interrupted")]
 struct Interrupted;
 
-/// A name taken from a shard may only name a file directly inside its folder.
+/// A name taken from a shard may only name a file directly inside its folder: the same
+/// rule `convert` applies to keys before writing (`sample::key_file_name_problem`).
 fn plain_name(name: &str) -> anyhow::Result<&str> {
-    let bad = name.is_empty()
-        || name.starts_with('.')
-        || name.contains(['/', '\\', '\0'])
-        || name.len() > 255;
-    if bad {
+    if let Some(why) = crate::sample::key_file_name_problem(name) {
         bail!(
-            "refusing file name {:?} from the shard: it is not a plain file name",
+            "refusing file name {:?} from the shard: it {why}",
             sanitize(name)
         );
     }
@@ -154,7 +151,7 @@ fn plain_name(name: &str) -> anyhow::Result<&str> {
 struct Writer {
     out: PathBuf,
     per_part: bool,
-    created_out: bool,
+    folder: crate::output::PlainFolder,
     dirs: Vec<PathBuf>,
     files: Vec<PathBuf>,
     samples: u64,
@@ -162,11 +159,11 @@ struct Writer {
 
 impl Writer {
     fn new(out: &Path, overwrite: bool, per_part: bool) -> anyhow::Result<Writer> {
-        let created_out = crate::output::prepare_plain_folder(out, overwrite)?;
+        let folder = crate::output::prepare_plain_folder(out, overwrite, "extract")?;
         Ok(Writer {
             out: out.to_path_buf(),
             per_part,
-            created_out,
+            folder,
             dirs: Vec::new(),
             files: Vec::new(),
             samples: 0,
@@ -250,14 +247,15 @@ impl Writer {
 
     /// Removes every file and folder this run created (files it replaced under
     /// `--overwrite` cannot be brought back, and are left as written).
-    fn remove_all(self) {
+    fn remove_all(mut self) {
         for file in &self.files {
             let _ = fs::remove_file(file);
         }
         for dir in self.dirs.iter().rev() {
             let _ = fs::remove_dir(dir);
         }
-        if self.created_out {
+        self.folder.release();
+        if self.folder.created {
             let _ = fs::remove_dir(&self.out);
         }
     }

@@ -19,6 +19,7 @@ mod dedup;
 mod encode;
 mod exit;
 mod extract;
+mod fault;
 mod format;
 /// Not an interface: the entry points of the fuzz targets in `fuzz/` and of the replay test
 /// `tests/fuzz_replay.rs`.

@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::config::ConvertConfig;
@@ -15,6 +14,7 @@ use crate::format::ShardRecord;
 use crate::schema::DatasetSchema;
 use crate::source::inventory::Inventory;
 use crate::source::inventory::{Orphan, RefusedPath};
+use crate::source::parts::IncompletePart;
 use crate::source::{Source, SourceKind};
 use crate::split::SplitPlan;
 use crate::validate::report::Report;
@@ -107,6 +107,9 @@ pub struct Manifest {
     pub warned: Vec<SampleIssues>,
     pub orphans: Vec<Orphan>,
     pub unsafe_paths: Vec<RefusedPath>,
+    /// Parts held with fewer samples than published (`source.incomplete`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub incomplete_parts: Vec<IncompletePart>,
     /// Issues of severity error, by code.
     pub errors: BTreeMap<Code, u64>,
     /// Issues of severity warning, by code.
@@ -116,6 +119,37 @@ pub struct Manifest {
     /// each kept in one split. Absent without the option.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub dedup: Option<crate::dedup::DedupRecord>,
+    /// The files `sfhq-pack package` wrote into the folder (card, `croissant.json`, the
+    /// `kaggle/` folder), with their checksums: what `verify` checks and what `convert
+    /// --overwrite` may remove. Absent until `package` runs.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub published: Vec<PublishedFile>,
+}
+
+fn folder_of(manifest: &Path) -> &Path {
+    manifest.parent().unwrap_or(manifest)
+}
+
+/// One file `package` wrote, relative to the folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedFile {
+    pub path: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Why `manifest.json` could not be read: callers tell a folder without one (not an
+/// sfhq-pack output, or a download that left it out) from a damaged one.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{}: no manifest.json here: not a folder sfhq-pack wrote, or a copy that left it out", folder_of(.0).display())]
+    Missing(PathBuf),
+    #[error("{path}: cannot read manifest: {source}", path = .0.display(), source = .1)]
+    Unreadable(PathBuf, std::io::Error),
+    #[error("{path}: not a sfhq-pack manifest: {source}", path = .0.display(), source = .1)]
+    Invalid(PathBuf, serde_json::Error),
+    #[error("{}: format_version {found} is not supported by this sfhq-pack (it reads {FORMAT_VERSION}); use a matching version", path.display())]
+    Version { path: PathBuf, found: u32 },
 }
 
 impl Manifest {
@@ -207,43 +241,72 @@ impl Manifest {
                     refused
                 })
                 .collect(),
+            incomplete_parts: report
+                .incomplete_parts
+                .into_iter()
+                .map(|mut part| {
+                    part.sources = part.sources.iter().map(|s| names.source(s)).collect();
+                    part
+                })
+                .collect(),
             errors: report.errors,
             warnings: report.warnings,
             segmentation_block_share: report.segmentation_block_share,
             dedup: None,
+            published: Vec::new(),
         }
     }
 
-    pub fn read(out: &Path) -> anyhow::Result<Manifest> {
+    pub fn read(out: &Path) -> Result<Manifest, ManifestError> {
         let path = out.join(MANIFEST_FILE);
-        let text = fs::read_to_string(&path)
-            .with_context(|| format!("{}: cannot read manifest", path.display()))?;
-        let manifest: Manifest = serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a sfhq-pack manifest", path.display()))?;
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ManifestError::Missing(path))
+            }
+            Err(e) => return Err(ManifestError::Unreadable(path, e)),
+        };
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|e| ManifestError::Invalid(path.clone(), e))?;
         if manifest.format_version != FORMAT_VERSION {
-            anyhow::bail!(
-                "{}: format_version {} is not supported by this sfhq-pack (it reads {FORMAT_VERSION}); use a matching version",
-                path.display(),
-                manifest.format_version
-            );
+            return Err(ManifestError::Version {
+                path,
+                found: manifest.format_version,
+            });
         }
         Ok(manifest)
     }
 
-    /// `SHA256SUMS` in the format `sha256sum -c` reads: `<hex>  <path>`.
-    pub fn sums(&self) -> String {
-        self.shards
+    /// `SHA256SUMS` in the format `sha256sum -c` reads, `<hex>  <path>`: every shard, then
+    /// `manifest.json` itself (`manifest_json` is its bytes), so that a change to any byte of
+    /// the folder's contract is caught by `verify` and by `sha256sum -c` alike.
+    pub fn sums(&self, manifest_json: &[u8]) -> String {
+        let mut text: String = self
+            .shards
             .iter()
             .map(|s| format!("{}  {}\n", s.sha256, s.path))
-            .collect()
+            .collect();
+        text.push_str(&format!(
+            "{}  {MANIFEST_FILE}\n",
+            crate::checksum::sha256_hex(manifest_json)
+        ));
+        text
     }
 
-    /// Writes `SHA256SUMS`, then `manifest.json`, each atomically.
+    /// Writes `manifest.json`, then `SHA256SUMS` (which holds the manifest's hash), each
+    /// atomically.
     pub fn write(&self, out: &Path) -> anyhow::Result<()> {
-        crate::output::write_atomic(&out.join(SUMS_FILE), self.sums().as_bytes())?;
-        let mut text = serde_json::to_string_pretty(self)?;
+        let json = self.to_json();
+        crate::output::write_atomic(&out.join(MANIFEST_FILE), json.as_bytes())?;
+        crate::fault::point("before-sums");
+        crate::output::write_atomic(&out.join(SUMS_FILE), self.sums(json.as_bytes()).as_bytes())
+    }
+
+    /// The bytes of `manifest.json`: pretty JSON and a final newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a manifest serialises");
         text.push('\n');
-        crate::output::write_atomic(&out.join(MANIFEST_FILE), text.as_bytes())
+        text
     }
 }
 

@@ -70,7 +70,20 @@ impl Context<'_> {
             }
             return None;
         };
+        let listed = sample.file(modality).map_or(0, |f| f.size);
         match self.inventory.read(sample, modality, self.max_file_bytes)? {
+            Ok(bytes) if bytes.len() as u64 != listed => {
+                *bytes_read += bytes.len() as u64;
+                issues.push(Issue::new(
+                    Code::SourceChanged,
+                    file,
+                    format!(
+                        "{} bytes read, {listed} when the sources were listed: the file changed during the run (or its zip entry states a wrong size); the sample is excluded: convert again once the download is complete",
+                        bytes.len()
+                    ),
+                ));
+                None
+            }
             Ok(bytes) => {
                 *bytes_read += bytes.len() as u64;
                 Some((bytes, file))

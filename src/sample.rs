@@ -60,6 +60,30 @@ impl Modality {
     }
 }
 
+/// The longest extension `extract` gives a sample's files (`KEY.pickle`).
+const LONGEST_FILE_EXTENSION: &str = ".pickle";
+
+/// Why a key cannot name the files `extract` writes back (`KEY.jpg`, `KEY.pickle`, ...) on
+/// common file systems: the one rule for keys as file names, applied by `convert` before
+/// writing (so that every converted folder extracts) and by `extract`.
+pub fn key_file_name_problem(key: &str) -> Option<&'static str> {
+    if key.is_empty() {
+        Some("is empty")
+    } else if key.starts_with('.') {
+        Some("starts with '.', which would make a hidden file")
+    } else if key.contains(['/', '\\']) {
+        Some("contains a path separator")
+    } else if key.chars().any(char::is_control) {
+        Some("contains control characters")
+    } else if key.contains([':', '*', '?', '"', '<', '>', '|']) {
+        Some("contains one of :*?\"<>|, which Windows file names cannot hold")
+    } else if key.len() + LONGEST_FILE_EXTENSION.len() > 255 {
+        Some("is too long: with its extension it exceeds the 255-byte file name limit")
+    } else {
+        None
+    }
+}
+
 /// A file's bytes as they were read, with its name and hash.
 #[derive(Debug, Clone)]
 pub struct Blob {
@@ -160,6 +184,27 @@ pub fn parse_part(key: &str) -> Option<i16> {
 #[cfg(test)]
 mod tests {
     use super::parse_part;
+
+    #[test]
+    fn keys_must_be_file_names_again() {
+        use super::key_file_name_problem;
+        for key in ["SFHQ_pt1_00000001", "face v2", "é", &"k".repeat(248)] {
+            assert_eq!(key_file_name_problem(key), None, "{key}");
+        }
+        for key in [
+            "",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "bell\u{7}",
+            "a:b",
+            "a?b",
+            "a|b",
+            &"k".repeat(249),
+        ] {
+            assert!(key_file_name_problem(key).is_some(), "{key:?}");
+        }
+    }
 
     #[test]
     fn part_comes_from_the_key() {

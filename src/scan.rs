@@ -1,10 +1,11 @@
 //! The `scan` report: the inventory alone, no decoding. Counts per source and modality,
-//! orphans, samples missing a file, duplicates, unsafe zip members and ignored files.
+//! orphans, samples missing a file, duplicates, refused paths, incomplete parts and ignored files.
 
 use serde::Serialize;
 
 use crate::sample::Modality;
 use crate::source::inventory::{Duplicate, Inventory, Orphan, RefusedPath, SourceSummary};
+use crate::source::parts::IncompletePart;
 
 /// A sample lacking files its source carries for others.
 #[derive(Debug, Serialize)]
@@ -23,6 +24,10 @@ pub struct ScanReport {
     pub duplicates: Vec<Duplicate>,
     pub unsafe_paths: Vec<RefusedPath>,
     pub ignored_examples: Vec<String>,
+    /// Parts held with fewer samples than published (`source.incomplete`, a warning);
+    /// absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete_parts: Vec<IncompletePart>,
 }
 
 impl ScanReport {
@@ -50,6 +55,7 @@ impl ScanReport {
             duplicates: inventory.duplicates.clone(),
             unsafe_paths: inventory.unsafe_paths.clone(),
             ignored_examples: inventory.ignored_examples.clone(),
+            incomplete_parts: inventory.incomplete_parts.clone(),
         }
     }
 

@@ -6,16 +6,8 @@ use std::fs::{self, File};
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use sha2::{Digest, Sha256};
 
 use crate::util::*;
-
-fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 fn read_rows(path: &std::path::Path) -> Vec<RecordBatch> {
     let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap())
@@ -67,6 +59,11 @@ fn good_sources_become_one_checksummed_dataset() {
             shard["path"].as_str().unwrap()
         );
     }
+    // ... and last the manifest's own hash, so that a changed manifest fails the check too.
+    sums += &format!(
+        "{}  manifest.json\n",
+        sha256(&fs::read(out.join("manifest.json")).unwrap())
+    );
     assert_eq!(fs::read_to_string(out.join("SHA256SUMS")).unwrap(), sums);
     // Nothing else is left behind: no temporary files.
     assert_eq!(
@@ -318,6 +315,13 @@ fn every_issue_code_is_exercised_by_a_fixture_or_a_test() {
         "features.too_large",
         // tests/dedup.rs: validate --dedup-threshold on fixtures/dedup/
         "sample.near_duplicate",
+        // tests/sources.rs: a part holding fewer samples than published
+        "source.incomplete",
+        // tests/hostile.rs: a palette map using indices beyond its palette
+        "segmentation.palette",
+        // tests/resume.rs: a file that changes size during the run; tests/sources.rs: a zip
+        // entry that states a wrong size
+        "source.changed",
     ] {
         covered.insert(code.to_string());
     }
@@ -440,11 +444,16 @@ fn a_non_empty_output_folder_needs_overwrite_which_replaces_only_our_files() {
         .expect_code(0);
     let shards_before = shard_paths(&manifest(&t.join("out")));
     assert!(shards_before.len() > 1);
-    fs::write(t.join("out/notes.txt"), "mine").unwrap();
-
     t.convert(&sources, "out", &[])
         .expect_code(2)
         .expect_stderr_contains("--overwrite");
+    // A file of the user's in --out: never removed, and the run stops before writing.
+    fs::write(t.join("out/notes.txt"), "mine").unwrap();
+    t.convert(&sources, "out", &["--overwrite"])
+        .expect_code(2)
+        .expect_stderr_contains("notes.txt");
+    assert_eq!(shard_paths(&manifest(&t.join("out"))), shards_before);
+    fs::remove_file(t.join("out/notes.txt")).unwrap();
     t.convert(&sources, "out", &["--overwrite"]).expect_code(0);
     let m = manifest(&t.join("out"));
     assert_eq!(shard_paths(&m), ["data/train-00000-of-00001.parquet"]);
@@ -454,9 +463,8 @@ fn a_non_empty_output_folder_needs_overwrite_which_replaces_only_our_files() {
             "SHA256SUMS",
             "data/train-00000-of-00001.parquet",
             "manifest.json",
-            "notes.txt"
         ],
-        "earlier shards are gone, the user's file stays"
+        "earlier shards are gone"
     );
 }
 

@@ -35,7 +35,7 @@ fn run_with_epoch(cwd: &Path, args: &[&str], epoch: Option<&str>) -> Run {
 }
 
 /// The good sources in train and test splits, Parquet and WebDataset, several shards.
-fn converted(t: &TestDir, out: &str) -> PathBuf {
+pub(crate) fn converted(t: &TestDir, out: &str) -> PathBuf {
     t.convert(
         &good_sources(),
         out,
@@ -52,13 +52,13 @@ fn converted(t: &TestDir, out: &str) -> PathBuf {
     t.join(out)
 }
 
-fn package(t: &TestDir, dir: &Path, extra: &[&str]) -> Run {
+pub(crate) fn package(t: &TestDir, dir: &Path, extra: &[&str]) -> Run {
     let mut args = vec!["package", dir.to_str().unwrap()];
     args.extend_from_slice(extra);
     run_with_epoch(t.path(), &args, Some(EPOCH))
 }
 
-const ALL: &[&str] = &[
+pub(crate) const ALL: &[&str] = &[
     "--hf",
     "--croissant",
     "--kaggle",
@@ -379,7 +379,15 @@ fn kaggle_folder_is_flat_hard_linked_and_passes_the_metadata_rules() {
                 .to_string()
         })
         .collect();
-    expected.extend(["README.md", "SHA256SUMS", "dataset-metadata.json"].map(String::from));
+    expected.extend(
+        [
+            "README.md",
+            "SHA256SUMS",
+            "dataset-metadata.json",
+            "manifest.json",
+        ]
+        .map(String::from),
+    );
     expected.sort();
     let mut found: Vec<String> = fs::read_dir(&kaggle)
         .unwrap()
@@ -404,11 +412,23 @@ fn kaggle_folder_is_flat_hard_linked_and_passes_the_metadata_rules() {
         );
         sums.push_str(&format!("{}  {name}\n", shard["sha256"].as_str().unwrap()));
     }
+    // ... and the hash of the flat folder's own manifest.json, so `verify` works there too.
+    let flat_manifest = fs::read(kaggle.join("manifest.json")).unwrap();
+    sums.push_str(&format!("{}  manifest.json\n", sha256(&flat_manifest)));
     assert_eq!(fs::read_to_string(kaggle.join("SHA256SUMS")).unwrap(), sums);
-    assert_eq!(
-        fs::read(kaggle.join("README.md")).unwrap(),
-        fs::read(dir.join("README.md")).unwrap()
+    // Kaggle gets a description of the flat folder, not the Hub card with its data/ paths.
+    let readme = fs::read_to_string(kaggle.join("README.md")).unwrap();
+    assert_ne!(readme, fs::read_to_string(dir.join("README.md")).unwrap());
+    assert!(!readme.starts_with("---"), "no Hub front matter: {readme}");
+    assert!(
+        !readme.contains("data/") && !readme.contains("webdataset/"),
+        "the Kaggle README names folders Kaggle does not have:\n{readme}"
     );
+    Command::new(env!("CARGO_BIN_EXE_sfhq-pack"))
+        .args(["verify", kaggle.to_str().unwrap()])
+        .status()
+        .map(|s| assert!(s.success(), "verify fails on the Kaggle folder"))
+        .unwrap();
     // The links changed no byte: the folder still verifies.
     t.run(["verify", dir.to_str().unwrap()]).expect_code(0);
 

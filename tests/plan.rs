@@ -76,7 +76,7 @@ fn plan_flags_a_kaggle_upload_of_a_thousand_files_before_any_work() {
     ]);
     run.expect_code(1)
         // The same count as `package --kaggle`: shards + card + SHA256SUMS + metadata.
-        .expect_stdout_contains("FAIL kaggle: under 1000 files in the upload folder (1003: 1000 shards, README.md, SHA256SUMS, dataset-metadata.json)")
+        .expect_stdout_contains("FAIL kaggle: under 1000 files in the upload folder (1004: 1000 shards, README.md, SHA256SUMS, manifest.json, dataset-metadata.json)")
         .expect_stdout_contains("verdict: exceeds a platform limit");
     t.run([
         "plan",

@@ -104,8 +104,17 @@ fn splits_get_their_own_shards_and_totals() {
     );
     assert_ne!(old, text, "fractions as written: {text}");
     std::fs::write(t.join("out/manifest.json"), old).unwrap();
+    // ... with the SHA256SUMS of that time, which did not hold the manifest's hash.
+    let sums = std::fs::read_to_string(t.join("out/SHA256SUMS")).unwrap();
+    let shards_only: String = sums
+        .lines()
+        .filter(|l| !l.ends_with("  manifest.json"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(t.join("out/SHA256SUMS"), shards_only).unwrap();
     t.run(["verify", t.join("out").to_str().unwrap()])
-        .expect_code(0);
+        .expect_code(0)
+        .expect_stdout_contains("NOTE SHA256SUMS (written by an earlier sfhq-pack)");
 }
 
 #[test]

@@ -24,8 +24,12 @@ pub(crate) fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<E
     if config.json {
         println!("{}", serde_json::to_string_pretty(&manifest)?);
     }
+    if done.already_complete {
+        return Ok(ExitCode::from_problems(!manifest.errors.is_empty()));
+    }
     print_summary(
         printer,
+        done.bytes_read,
         &manifest,
         &done.excluded_as_typed,
         &config.out,
@@ -36,6 +40,7 @@ pub(crate) fn run(config: &ConvertConfig, printer: &Printer) -> anyhow::Result<E
 
 fn print_summary(
     printer: &Printer,
+    bytes_read: u64,
     manifest: &Manifest,
     excluded: &[SampleIssues],
     out: &Path,
@@ -45,7 +50,8 @@ fn print_summary(
         return;
     }
     let bytes: u64 = manifest.shards.iter().map(|s| s.bytes).sum();
-    let read: u64 = manifest.sources.iter().map(|s| s.bytes).sum();
+    // Bytes actually read, not the sizes files declare (a sparse file declares terabytes).
+    let read = bytes_read;
     super::print_issues(printer, "excluded samples:", excluded, "manifest.json");
     eprintln!(
         "wrote {} samples in {} shard(s), {}, to {} in {secs:.1} s ({:.0} samples/s, {}/s read)",
@@ -66,7 +72,7 @@ fn print_summary(
     }
     if !manifest.unsafe_paths.is_empty() {
         eprintln!(
-            "refused {} unsafe zip member name(s) (source.unsafe_path), listed in manifest.json",
+            "refused {} path(s) (source.unsafe_path: unsafe zip member names, special files, links leaving a folder), listed in manifest.json",
             manifest.unsafe_paths.len()
         );
     }

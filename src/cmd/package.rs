@@ -3,10 +3,16 @@
 use crate::exit::ExitCode;
 use crate::publish::package::package;
 use crate::publish::PackageRequest;
-use crate::ui::{sanitize, Printer};
+use crate::ui::{sanitize, Printer, INTERRUPTED};
 
 pub(crate) fn run(request: &PackageRequest, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let done = package(request, &|note| printer.status(note))?;
+    let bar = printer.progress(0, "verify");
+    let done = package(request, &bar, &INTERRUPTED, &|note| printer.status(note))?;
+    bar.finish();
+    if done.interrupted {
+        printer.status("sfhq-pack: package: interrupted; nothing was written");
+        return Ok(ExitCode::Interrupted);
+    }
     if !done.refused.is_empty() {
         for problem in &done.refused {
             eprintln!("FAILED {problem}");

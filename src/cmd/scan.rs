@@ -96,6 +96,9 @@ fn print_text(report: &ScanReport) {
             u.reason
         );
     }
+    for part in &report.incomplete_parts {
+        println!("{}", part.message());
+    }
     for path in &report.ignored_examples {
         println!("ignored: {}", sanitize(path));
     }

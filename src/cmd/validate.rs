@@ -60,10 +60,16 @@ fn print_text(report: &Report) {
     }
     for u in &report.unsafe_paths {
         println!(
-            "-\tsource.unsafe_path\terror\t{}!{}\trefused: {}",
-            sanitize(&u.source),
-            sanitize(&u.name),
+            "-\tsource.unsafe_path\terror\t{}\trefused: {}",
+            sanitize(&u.shown),
             u.reason
+        );
+    }
+    for part in &report.incomplete_parts {
+        println!(
+            "-\tsource.incomplete\twarning\t{}\t{}",
+            sanitize(&part.sources.join(", ")),
+            sanitize(&part.message())
         );
     }
     if !report.errors.is_empty() {

@@ -3,18 +3,26 @@
 use crate::config::VerifyConfig;
 use crate::exit::ExitCode;
 use crate::manifest::Manifest;
-use crate::ui::{format_bytes, Printer};
+use crate::ui::{format_bytes, Printer, INTERRUPTED};
 use crate::verify::verify;
 
 pub(crate) fn run(config: &VerifyConfig, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let started = std::time::Instant::now();
     let manifest = Manifest::read(&config.dir)?;
-    let report = verify(&config.dir, &manifest);
+    let bar = printer.progress(0, "verify");
+    let report = verify(&config.dir, &manifest, config.only, &bar, &INTERRUPTED);
+    bar.finish();
+    if report.interrupted {
+        printer.status("sfhq-pack: verify: interrupted; nothing was concluded");
+        return Ok(ExitCode::Interrupted);
+    }
     if config.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         for problem in &report.problems {
             println!("FAILED {problem}");
+        }
+        for note in &report.notes {
+            println!("NOTE {note}");
         }
         if report.problems.is_empty() {
             println!(
@@ -25,7 +33,7 @@ pub(crate) fn run(config: &VerifyConfig, printer: &Printer) -> anyhow::Result<Ex
             );
         }
     }
-    let secs = started.elapsed().as_secs_f64();
+    let secs = bar.started.elapsed().as_secs_f64();
     printer.status(&format!(
         "verified {} in {secs:.2} s ({}/s): {} problem(s)",
         format_bytes(report.bytes),

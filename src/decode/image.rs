@@ -184,6 +184,9 @@ fn read_png_header(bytes: &[u8]) -> Result<ImageHeader, HeaderError> {
 /// Decodes every pixel (the `--deep` check), refusing images above `max_pixels` before any
 /// pixel buffer exists.
 pub fn decode_fully(bytes: &[u8], max_pixels: u64) -> Result<(), String> {
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        return decode_jpeg_strictly(bytes, max_pixels);
+    }
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
@@ -191,6 +194,129 @@ pub fn decode_fully(bytes: &[u8], max_pixels: u64) -> Result<(), String> {
     limits.max_alloc = Some(max_pixels.saturating_mul(4));
     reader.limits(limits);
     reader.decode().map(drop).map_err(|e| e.to_string())
+}
+
+/// The entropy-coded bytes of a JPEG's scans (stuffing and restart markers left out) and the
+/// 8x8 blocks its frame declares, summed over components.
+struct ScanSize {
+    entropy_bytes: u64,
+    blocks: u64,
+}
+
+/// Walks the marker segments of a whole JPEG; `None` when it is malformed (the decoder then
+/// says why).
+fn jpeg_scan_size(bytes: &[u8]) -> Option<ScanSize> {
+    let mut pos = 2;
+    let mut blocks = None;
+    let mut entropy_bytes = 0u64;
+    loop {
+        while bytes.get(pos) == Some(&0xFF) && bytes.get(pos + 1) == Some(&0xFF) {
+            pos += 1;
+        }
+        if *bytes.get(pos)? != 0xFF {
+            return None;
+        }
+        let marker = *bytes.get(pos + 1)?;
+        pos += 2;
+        match marker {
+            0xD9 => break,
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let len = usize::from(u16::from_be_bytes([*bytes.get(pos)?, *bytes.get(pos + 1)?]));
+        let segment = bytes.get(pos..pos + len)?;
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof && blocks.is_none() {
+            blocks = Some(frame_blocks(segment)?);
+        }
+        pos += len;
+        if marker == 0xDA {
+            // Entropy-coded data runs to the next marker other than a restart (RSTn) or a
+            // stuffed zero.
+            while pos + 1 < bytes.len() {
+                if bytes[pos] == 0xFF && !matches!(bytes[pos + 1], 0x00 | 0xD0..=0xD7) {
+                    break;
+                }
+                if bytes[pos] == 0xFF {
+                    pos += 1;
+                    if bytes[pos] == 0x00 {
+                        entropy_bytes += 1;
+                    }
+                } else {
+                    entropy_bytes += 1;
+                }
+                pos += 1;
+            }
+            if pos + 1 >= bytes.len() {
+                break;
+            }
+        }
+    }
+    Some(ScanSize {
+        entropy_bytes,
+        blocks: blocks?,
+    })
+}
+
+/// The 8x8 blocks a frame header (SOFn segment, length included) declares.
+fn frame_blocks(segment: &[u8]) -> Option<u64> {
+    let height = u64::from(u16::from_be_bytes([*segment.get(3)?, *segment.get(4)?]));
+    let width = u64::from(u16::from_be_bytes([*segment.get(5)?, *segment.get(6)?]));
+    let count = usize::from(*segment.get(7)?);
+    let factors: Vec<(u64, u64)> = (0..count)
+        .map(|i| {
+            let f = *segment.get(8 + 3 * i + 1)?;
+            Some((u64::from(f >> 4).max(1), u64::from(f & 15).max(1)))
+        })
+        .collect::<Option<_>>()?;
+    let h_max = factors.iter().map(|f| f.0).max()?;
+    let v_max = factors.iter().map(|f| f.1).max()?;
+    Some(
+        factors
+            .iter()
+            .map(|&(h, v)| {
+                let w = (width * h).div_ceil(h_max);
+                let ht = (height * v).div_ceil(v_max);
+                w.div_ceil(8) * ht.div_ceil(8)
+            })
+            .sum(),
+    )
+}
+
+/// Decodes a JPEG in the decoder's strict mode. The lenient mode (what `image` uses) fills
+/// with grey whatever it cannot decode and calls the image fine: scan data that is random
+/// bytes, a scan that ends before the last row (no scan data at all, or a 64x64 image whose
+/// header claims 1024x1024). Strict mode refuses each of them.
+fn decode_jpeg_strictly(bytes: &[u8], max_pixels: u64) -> Result<(), String> {
+    use zune_jpeg::zune_core::bytestream::ZCursor;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+    let side = usize::try_from(max_pixels)
+        .unwrap_or(usize::MAX)
+        .min(65_535);
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(side)
+        .set_max_height(side);
+    if let Some(scan) = jpeg_scan_size(bytes) {
+        // Every 8x8 block codes its DC value with a Huffman code of at least one bit, so
+        // scan data shorter than a bit per block cannot hold the image (strict mode would
+        // decode the missing rest as zeros without complaint).
+        if scan.entropy_bytes * 8 < scan.blocks {
+            return Err(format!(
+                "the scan data is {} bytes, while the {} blocks the header declares need at least {}: the image data is missing or belongs to a smaller image",
+                scan.entropy_bytes,
+                scan.blocks,
+                scan.blocks.div_ceil(8)
+            ));
+        }
+    }
+    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
+    decoder.decode_headers().map_err(|e| e.to_string())?;
+    let (w, h) = decoder.dimensions().unwrap_or((0, 0));
+    if (w as u64) * (h as u64) > max_pixels {
+        return Err(format!("{w}x{h} is above the pixel limit of {max_pixels}"));
+    }
+    decoder.decode().map(drop).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

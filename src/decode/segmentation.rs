@@ -24,6 +24,8 @@ pub struct LabelMapSummary {
     /// Aligned `block`x`block` tiles whose pixels all carry one label, of `blocks`.
     pub pure_blocks: u64,
     pub blocks: u64,
+    /// Entries of the palette (`PLTE`) of a palette map; `None` for grayscale.
+    pub palette_entries: Option<usize>,
 }
 
 impl LabelMapSummary {
@@ -70,8 +72,12 @@ pub fn summarize_label_map(
     block: usize,
 ) -> Result<LabelMapSummary, LabelMapError> {
     let unreadable = |e: png::DecodingError| LabelMapError::Unreadable(e.to_string());
-    let mut decoder =
-        png::Decoder::new_with_limits(Cursor::new(bytes), png::Limits { bytes: max_bytes });
+    // A chunk whose CRC does not match is damage, ancillary or not (the decoder skips bad
+    // ancillary chunks by default; PIL refuses the file).
+    let mut options = png::DecodeOptions::default();
+    options.set_skip_ancillary_crc_failures(false);
+    let mut decoder = png::Decoder::new_with_options(Cursor::new(bytes), options);
+    decoder.set_limits(png::Limits { bytes: max_bytes });
     decoder.set_transformations(png::Transformations::IDENTITY);
     let mut reader = decoder.read_info().map_err(unreadable)?;
     let info = reader.info();
@@ -83,7 +89,10 @@ pub fn summarize_label_map(
         });
     }
     let (width, height, interlaced) = (info.width, info.height, info.interlaced);
+    let palette_entries = (color == png::ColorType::Indexed)
+        .then(|| info.palette.as_ref().map_or(0, |p| p.len() / 3));
     let mut summary = Summarizer::new(width, height, label_limit, block);
+    summary.summary.palette_entries = palette_entries;
     if interlaced {
         // Adam7 delivers the rows out of order, so an interlaced map (no SFHQ map is one)
         // is decoded whole first.
@@ -132,6 +141,7 @@ impl Summarizer {
                 above_limit: 0,
                 pure_blocks: 0,
                 blocks: 0,
+                palette_entries: None,
             },
             label_limit,
             block,

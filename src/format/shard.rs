@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::checksum::HashingWriter;
 
 /// The shard formats sfhq-pack writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShardFormat {
     Parquet,
@@ -24,6 +24,14 @@ impl ShardFormat {
         match self {
             ShardFormat::Parquet => "Parquet",
             ShardFormat::Webdataset => "WebDataset",
+        }
+    }
+
+    /// The format's value for `--format`.
+    pub fn option_value(self) -> &'static str {
+        match self {
+            ShardFormat::Parquet => "parquet",
+            ShardFormat::Webdataset => "webdataset",
         }
     }
 }
@@ -84,15 +92,22 @@ pub fn seal(
     last_key: String,
 ) -> anyhow::Result<SealedShard> {
     let (mut buffered, sha256, bytes) = writer.finish();
-    buffered
-        .flush()
-        .with_context(|| format!("{}: cannot write shard", temp.display()))?;
-    let file = buffered
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| format!("{}: cannot write shard", temp.display()))?;
-    file.sync_all()
-        .with_context(|| format!("{}: cannot sync shard", temp.display()))?;
+    let synced = (|| -> anyhow::Result<()> {
+        buffered
+            .flush()
+            .with_context(|| format!("{}: cannot write shard", temp.display()))?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("{}: cannot write shard", temp.display()))?;
+        file.sync_all()
+            .with_context(|| format!("{}: cannot sync shard", temp.display()))
+    })();
+    if let Err(e) = synced {
+        // Not sealed, so no longer anyone's to remove: gone now.
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
     Ok(SealedShard {
         temp,
         record: ShardRecord {

@@ -1,6 +1,7 @@
 //! The Kaggle upload folder, `DIR/kaggle/`, laid out the way the `kaggle` client (2.2.5)
 //! uploads: it sends only the top-level files of the folder (sub-folders are skipped, or
-//! zipped with `--dir-mode`), so everything sits flat: the shards, the card, a
+//! zipped with `--dir-mode`), so everything sits flat: the shards, a `README.md` written for
+//! this flat folder, a `manifest.json` of it (so `sfhq-pack verify` checks a download), a
 //! `SHA256SUMS` with the flat names, and `dataset-metadata.json`.
 //!
 //! Shards are hard links to the converted files: no second copy of hundreds of gigabytes,
@@ -13,6 +14,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use serde_json::{json, Value};
@@ -24,7 +26,7 @@ use super::{
 };
 use crate::checksum::hash_file;
 use crate::format::ShardRecord;
-use crate::manifest::SUMS_FILE;
+use crate::manifest::{PublishedFile, MANIFEST_FILE, SUMS_FILE};
 use crate::output::write_atomic;
 
 pub const METADATA_FILE: &str = "dataset-metadata.json";
@@ -73,9 +75,9 @@ fn shards<'a>(facts: &'a Facts) -> Vec<&'a ShardRecord> {
     }
 }
 
-/// Plans the folder; `card` is the `README.md` to include, if any. Fails (a usage error)
-/// when the folder would break Kaggle's file-count limit.
-pub fn layout(dir: &Path, facts: &Facts, card: Option<Vec<u8>>) -> Result<Layout, String> {
+/// Plans the folder; `readme` is its `README.md` (the Kaggle description). Fails (a usage
+/// error) when the folder would break Kaggle's file-count limit.
+pub fn layout(dir: &Path, facts: &Facts, readme: Vec<u8>) -> Result<Layout, String> {
     let shards = shards(facts);
     let mut entries: Vec<Entry> = Vec::new();
     for shard in &shards {
@@ -113,23 +115,46 @@ pub fn layout(dir: &Path, facts: &Facts, card: Option<Vec<u8>>) -> Result<Layout
             content: Content::Shard(dir.join(&shard.path), shard.sha256.clone()),
         });
     }
-    if let Some(card) = card {
-        entries.push(Entry {
-            name: CARD_FILE.to_string(),
-            description: "dataset card (Hugging Face format): columns, loading examples, validation summary, checksums".to_string(),
-            content: Content::Bytes(card),
-        });
-    }
-    let sums: String = shards
+    // The manifest of the flat folder: the same dataset with only these shards, named
+    // flat, so that `sfhq-pack verify` checks a Kaggle download as it checks the original.
+    let mut flat = facts.manifest.clone();
+    flat.shards = shards
         .iter()
-        .map(|s| format!("{}  {}\n", s.sha256, flat_name(s)))
+        .map(|s| {
+            let mut record = (*s).clone();
+            record.path = flat_name(s).to_string();
+            record
+        })
         .collect();
+    flat.options.formats = flat
+        .shards
+        .first()
+        .map(|s| vec![s.format])
+        .unwrap_or_default();
+    flat.published = vec![PublishedFile {
+        path: CARD_FILE.to_string(),
+        bytes: readme.len() as u64,
+        sha256: crate::checksum::sha256_hex(&readme),
+    }];
+    entries.push(Entry {
+        name: CARD_FILE.to_string(),
+        description:
+            "this dataset's description: files, columns, how to load them, validation summary"
+                .to_string(),
+        content: Content::Bytes(readme),
+    });
+    let flat_json = flat.to_json();
     entries.push(Entry {
         name: SUMS_FILE.to_string(),
         description:
-            "sha256 of every shard in this dataset; check a download with `sha256sum -c SHA256SUMS`"
+            "sha256 of every shard and of manifest.json; check a download with `sha256sum -c SHA256SUMS`"
                 .to_string(),
-        content: Content::Bytes(sums.into_bytes()),
+        content: Content::Bytes(flat.sums(flat_json.as_bytes()).into_bytes()),
+    });
+    entries.push(Entry {
+        name: MANIFEST_FILE.to_string(),
+        description: "sfhq-pack's manifest: shards with sizes and sha256, excluded samples with reasons, options; check a download with `sfhq-pack verify .`".to_string(),
+        content: Content::Bytes(flat_json.into_bytes()),
     });
 
     let mut names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
@@ -140,7 +165,7 @@ pub fn layout(dir: &Path, facts: &Facts, card: Option<Vec<u8>>) -> Result<Layout
             twice[0]
         ));
     }
-    // The card is counted whether or not there is one: the same count as `plan`'s.
+    // The same count as `plan`'s (one definition in `limits`).
     let total = super::limits::kaggle_files(shards.len());
     if total >= KAGGLE_MAX_FILES {
         return Err(format!(
@@ -243,6 +268,42 @@ pub fn check_metadata(metadata: &Value, layout: &Layout) -> Vec<String> {
     problems
 }
 
+/// The bytes of `dataset-metadata.json`.
+fn metadata_text(metadata: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(metadata).expect("JSON values serialise");
+    text.push('\n');
+    text
+}
+
+/// Every file the folder gets from sfhq-pack (the user's cover image is not), as the
+/// record `package` keeps in the converted folder's manifest.
+pub fn published(layout: &Layout, metadata: &Value) -> Vec<PublishedFile> {
+    let at = |name: &str| format!("{KAGGLE_DIR}/{name}");
+    let mut files: Vec<PublishedFile> = layout
+        .entries
+        .iter()
+        .map(|entry| match &entry.content {
+            Content::Bytes(bytes) => PublishedFile {
+                path: at(&entry.name),
+                bytes: bytes.len() as u64,
+                sha256: crate::checksum::sha256_hex(bytes),
+            },
+            Content::Shard(source, sha256) => PublishedFile {
+                path: at(&entry.name),
+                bytes: fs::metadata(source).map_or(0, |m| m.len()),
+                sha256: sha256.clone(),
+            },
+        })
+        .collect();
+    let text = metadata_text(metadata);
+    files.push(PublishedFile {
+        path: at(METADATA_FILE),
+        bytes: text.len() as u64,
+        sha256: crate::checksum::sha256_hex(text.as_bytes()),
+    });
+    files
+}
+
 /// How the shards got into the folder.
 #[derive(Debug, Default)]
 pub struct Placed {
@@ -261,7 +322,13 @@ pub struct Staged {
 }
 
 /// Builds the folder under `DIR/.kaggle.partial`.
-pub fn stage(dir: &Path, layout: &Layout, metadata: &Value) -> anyhow::Result<Staged> {
+/// Stops between files when `interrupted` is set (the caller then abandons the folder).
+pub fn stage(
+    dir: &Path,
+    layout: &Layout,
+    metadata: &Value,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<Staged> {
     let staging = dir.join(STAGING);
     if fs::symlink_metadata(&staging).is_ok() {
         fs::remove_dir_all(&staging).with_context(|| {
@@ -272,7 +339,7 @@ pub fn stage(dir: &Path, layout: &Layout, metadata: &Value) -> anyhow::Result<St
         })?;
     }
     fs::create_dir(&staging).with_context(|| format!("{}: cannot create", staging.display()))?;
-    let built = fill(dir, &staging, layout, metadata);
+    let built = fill(dir, &staging, layout, metadata, interrupted);
     if built.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
@@ -284,9 +351,18 @@ pub fn stage(dir: &Path, layout: &Layout, metadata: &Value) -> anyhow::Result<St
     })
 }
 
-fn fill(dir: &Path, staging: &Path, layout: &Layout, metadata: &Value) -> anyhow::Result<Placed> {
+fn fill(
+    dir: &Path,
+    staging: &Path,
+    layout: &Layout,
+    metadata: &Value,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<Placed> {
     let mut placed = Placed::default();
     for entry in &layout.entries {
+        if interrupted.load(Ordering::SeqCst) {
+            return Ok(placed);
+        }
         let target = staging.join(&entry.name);
         match &entry.content {
             Content::Bytes(bytes) => write_atomic(&target, bytes)?,
@@ -310,9 +386,10 @@ fn fill(dir: &Path, staging: &Path, layout: &Layout, metadata: &Value) -> anyhow
             },
         }
     }
-    let mut text = serde_json::to_string_pretty(metadata)?;
-    text.push('\n');
-    write_atomic(&staging.join(METADATA_FILE), text.as_bytes())?;
+    write_atomic(
+        &staging.join(METADATA_FILE),
+        metadata_text(metadata).as_bytes(),
+    )?;
     let previous = dir.join(KAGGLE_DIR);
     for cover in COVER_IMAGES {
         let source = previous.join(cover);

@@ -3,7 +3,7 @@
 
 use super::kaggle::METADATA_FILE;
 use super::CARD_FILE;
-use crate::manifest::SUMS_FILE;
+use crate::manifest::{MANIFEST_FILE, SUMS_FILE};
 
 /// A platform to publish on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +24,8 @@ pub(crate) const HF_FILES_PER_REPO: u64 = 100_000;
 pub(crate) const KAGGLE_MAX_FILES: usize = 1_000;
 
 /// The files of the flat Kaggle folder besides the shards.
-pub(crate) const KAGGLE_FILES_BESIDES_SHARDS: [&str; 3] = [CARD_FILE, SUMS_FILE, METADATA_FILE];
+pub(crate) const KAGGLE_FILES_BESIDES_SHARDS: [&str; 4] =
+    [CARD_FILE, SUMS_FILE, MANIFEST_FILE, METADATA_FILE];
 
 /// Files in the Kaggle folder for a dataset of `shards` shards.
 pub(crate) fn kaggle_files(shards: usize) -> usize {

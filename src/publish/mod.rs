@@ -56,6 +56,14 @@ pub const CARD_FILE: &str = "README.md";
 pub const CROISSANT_FILE: &str = "croissant.json";
 pub const KAGGLE_DIR: &str = "kaggle";
 
+/// Whether a path in a converted folder is one of `package`'s files (or their staging).
+pub(crate) fn is_publishing_path(rel: &str) -> bool {
+    rel == CARD_FILE
+        || rel == CROISSANT_FILE
+        || rel.starts_with(&format!("{KAGGLE_DIR}/"))
+        || rel.starts_with(".kaggle.")
+}
+
 /// The title when `--title` is not given: the dataset's own name, which also meets Kaggle's
 /// 6-50 character rule.
 pub const DEFAULT_TITLE: &str = "Synthetic Faces High Quality (SFHQ)";

@@ -10,14 +10,17 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::kaggle::{self, Placed};
 use super::{
     croissant, hf_card, Facts, Meta, PackageRequest, CARD_FILE, CROISSANT_FILE, KAGGLE_DIR,
 };
+use crate::checksum::sha256_hex;
 use crate::format::shard::ShardFormat;
-use crate::manifest::{created_from_env, Manifest};
-use crate::output::write_atomic;
+use crate::manifest::{created_from_env, Manifest, PublishedFile};
+use crate::output::{write_atomic, OutputFolder};
+use crate::pipeline::Progress;
 use crate::ui::{format_bytes, plural, sanitize};
 use crate::verify::{verify, Problem};
 
@@ -29,6 +32,19 @@ pub struct Packaged {
     pub wrote: Vec<String>,
     /// How to upload what was written.
     pub hints: Vec<String>,
+    /// Ctrl-C or SIGTERM arrived before anything was written: nothing was.
+    pub interrupted: bool,
+}
+
+impl Packaged {
+    fn interrupted() -> Packaged {
+        Packaged {
+            refused: Vec::new(),
+            wrote: Vec::new(),
+            hints: Vec::new(),
+            interrupted: true,
+        }
+    }
 }
 
 fn exists(path: &Path) -> bool {
@@ -36,11 +52,18 @@ fn exists(path: &Path) -> bool {
 }
 
 /// Checks the request and the folder, then writes the publishing files asked for.
-pub fn package(args: &PackageRequest, on_status: &dyn Fn(&str)) -> anyhow::Result<Packaged> {
+pub fn package(
+    args: &PackageRequest,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+    on_status: &dyn Fn(&str),
+) -> anyhow::Result<Packaged> {
     let dir = args.dir.as_path();
     let mut wrote = Vec::new();
     let mut hints = Vec::new();
-    let manifest = Manifest::read(dir)?;
+    let mut manifest = Manifest::read(dir)?;
+    // One writer per folder: a convert or another package into it must wait.
+    let _lock = OutputFolder::lock_existing(dir, "package")?;
     let meta = Meta::resolve(args, &manifest, created_from_env()).map_err(|problems| {
         anyhow::anyhow!(
             "package: {} problem(s) with the arguments; nothing was written:\n  {}",
@@ -76,12 +99,22 @@ pub fn package(args: &PackageRequest, on_status: &dyn Fn(&str)) -> anyhow::Resul
         "verifying {} shard(s) before describing them",
         manifest.shards.len()
     ));
-    let report = verify(dir, &manifest);
-    if !report.problems.is_empty() {
+    let report = verify(dir, &manifest, None, progress, interrupted);
+    if report.interrupted {
+        return Ok(Packaged::interrupted());
+    }
+    // The card vouches for the shards; publishing files are what this run rewrites.
+    let refused: Vec<Problem> = report
+        .problems
+        .into_iter()
+        .filter(|p| !super::is_publishing_path(&p.path))
+        .collect();
+    if !refused.is_empty() {
         return Ok(Packaged {
-            refused: report.problems,
+            refused,
             wrote,
             hints,
+            interrupted: false,
         });
     }
 
@@ -104,16 +137,10 @@ pub fn package(args: &PackageRequest, on_status: &dyn Fn(&str)) -> anyhow::Resul
         .croissant
         .then(|| croissant::render(&facts, &meta));
     let kaggle_plan = if meta.targets.kaggle {
-        // The card written now, else one already there (from an earlier run, or the user's).
-        let card_bytes = match &card {
-            Some(card) => Some(card.clone().into_bytes()),
-            None => match fs::read(dir.join(CARD_FILE)) {
-                Ok(bytes) => Some(bytes),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => anyhow::bail!("{}: cannot read: {e}", dir.join(CARD_FILE).display()),
-            },
-        };
-        let layout = kaggle::layout(dir, &facts, card_bytes)
+        // Kaggle's own description of the flat folder (not the Hub card, whose paths and
+        // loading examples name data/ and webdataset/ folders Kaggle does not get).
+        let readme = hf_card::body(&facts, &meta, hf_card::Flavor::Kaggle).into_bytes();
+        let layout = kaggle::layout(dir, &facts, readme)
             .map_err(|e| anyhow::anyhow!("package: {e}; nothing was written"))?;
         let metadata = kaggle::metadata(&facts, &meta, &layout);
         let problems = kaggle::check_metadata(&metadata, &layout);
@@ -131,9 +158,15 @@ pub fn package(args: &PackageRequest, on_status: &dyn Fn(&str)) -> anyhow::Resul
     // Writing: the Kaggle folder is staged first (the step most likely to fail: links,
     // copies), the single files next, and the staged folder renamed into place last.
     let staged = match &kaggle_plan {
-        Some((layout, metadata)) => Some(kaggle::stage(dir, layout, metadata)?),
+        Some((layout, metadata)) => Some(kaggle::stage(dir, layout, metadata, interrupted)?),
         None => None,
     };
+    if interrupted.load(Ordering::SeqCst) {
+        if let Some(staged) = staged {
+            staged.abandon();
+        }
+        return Ok(Packaged::interrupted());
+    }
     let written = (|| -> anyhow::Result<()> {
         if let Some(card) = &card {
             write_atomic(&dir.join(CARD_FILE), card.as_bytes())?;
@@ -235,9 +268,37 @@ pub fn package(args: &PackageRequest, on_status: &dyn Fn(&str)) -> anyhow::Resul
             ));
         }
     }
+    // Last, the record of what was written, so that `verify` checks these files and
+    // `convert --overwrite` may remove them later.
+    let mut published: Vec<PublishedFile> = manifest
+        .published
+        .drain(..)
+        .filter(|p| {
+            let rewritten = (card.is_some() && p.path == CARD_FILE)
+                || (croissant.is_some() && p.path == CROISSANT_FILE)
+                || (kaggle_plan.is_some() && p.path.starts_with(&format!("{KAGGLE_DIR}/")));
+            !rewritten
+        })
+        .collect();
+    for (name, text) in [(CARD_FILE, &card), (CROISSANT_FILE, &croissant)] {
+        if let Some(text) = text {
+            published.push(PublishedFile {
+                path: name.to_string(),
+                bytes: text.len() as u64,
+                sha256: sha256_hex(text.as_bytes()),
+            });
+        }
+    }
+    if let Some((layout, metadata)) = &kaggle_plan {
+        published.extend(kaggle::published(layout, metadata));
+    }
+    published.sort_by(|a, b| a.path.cmp(&b.path));
+    manifest.published = published;
+    manifest.write(dir)?;
     Ok(Packaged {
         refused: Vec::new(),
         wrote,
         hints,
+        interrupted: false,
     })
 }

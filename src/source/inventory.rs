@@ -7,6 +7,7 @@
 //! Per file the inventory keeps interned ids instead of paths, so 425,000 samples cost
 //! tens of megabytes, not hundreds.
 
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sample::Modality;
 
+use super::parts::{incomplete_parts, IncompletePart};
 use super::{is_junk, ListedFile, Locator, ReadError, Source, SourceKind, UnsafePath};
 
 /// One file of a sample, by interned directory and extension.
@@ -65,12 +67,15 @@ pub struct Duplicate {
     pub first_clash: [String; 2],
 }
 
-/// A member name refused, with the source it came from.
+/// A name refused while listing, with the source it came from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefusedPath {
     pub source: String,
     pub name: String,
     pub reason: String,
+    /// The path as shown to users: `SRC/name` in a folder, `SRC!name` in a zip.
+    #[serde(skip)]
+    pub shown: String,
 }
 
 /// Counts per modality for one source.
@@ -94,6 +99,18 @@ pub struct SourceSummary {
     /// extension the folder does not hold.
     pub ignored: u64,
     pub junk: u64,
+    /// Ignored files per extension (`*.rs`, or `no extension`), for the message that
+    /// says what a source without samples holds.
+    #[serde(skip)]
+    pub ignored_kinds: BTreeMap<String, u64>,
+    /// Whether any listed path has an `images/` folder.
+    #[serde(skip)]
+    pub has_image_folder: bool,
+    /// sha256 over every listed file's name, size and modification time (a zip's own size
+    /// and time stand for its members): what `convert --resume` compares to tell that the
+    /// sources are the ones the interrupted run read.
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 /// All sources, classified and paired.
@@ -108,6 +125,8 @@ pub struct Inventory {
     pub unsafe_paths: Vec<RefusedPath>,
     /// Up to [`IGNORED_EXAMPLES`] ignored file paths, to show in `scan`.
     pub ignored_examples: Vec<String>,
+    /// Parts held with fewer samples than published (`source.incomplete`).
+    pub incomplete_parts: Vec<IncompletePart>,
     /// Which modalities each part (source and part root) carries at all.
     present: HashMap<(usize, String), [bool; 4]>,
     dirs: Vec<String>,
@@ -115,6 +134,9 @@ pub struct Inventory {
 }
 
 pub const IGNORED_EXAMPLES: usize = 20;
+
+/// Appended to the second entry of a name a zip holds twice.
+const SAME_NAME_AGAIN: &str = " (the same name again: the zip holds it twice)";
 
 struct Slot {
     source: usize,
@@ -210,13 +232,30 @@ impl Builder {
             modalities: BTreeMap::new(),
             ignored: 0,
             junk: 0,
+            ignored_kinds: BTreeMap::new(),
+            has_image_folder: false,
+            fingerprint: String::new(),
         };
+        let mut fingerprint = Sha256::new();
+        if let Ok(meta) = std::fs::metadata(&source.path) {
+            if meta.is_file() {
+                fingerprint.update(meta.len().to_le_bytes());
+                let time = meta.modified().ok().map(super::folder::nanos_since_epoch);
+                fingerprint.update(time.unwrap_or_default().to_le_bytes());
+            }
+        }
         let refused = source.list(&mut |file| {
+            fingerprint.update(file.path.as_bytes());
+            fingerprint.update([0]);
+            fingerprint.update(file.size.to_le_bytes());
+            fingerprint.update(file.modified.unwrap_or_default().to_le_bytes());
             self.add_file(source_index, &source, &mut summary, file);
         })?;
+        summary.fingerprint = crate::checksum::hex(&fingerprint.finalize());
         for UnsafePath { name, reason } in refused {
             self.unsafe_paths.push(RefusedPath {
                 source: summary.path.clone(),
+                shown: source.display_path(&name),
                 name,
                 reason: reason.to_string(),
             });
@@ -235,16 +274,29 @@ impl Builder {
             path,
             size,
             locator,
+            ..
         }: ListedFile,
     ) {
         summary.files += 1;
         summary.bytes += size;
+        if !summary.has_image_folder {
+            let (dir, _) = path.rsplit_once('/').unwrap_or(("", ""));
+            summary.has_image_folder = dir
+                .split('/')
+                .any(|c| Modality::from_folder(c) == Some(Modality::Image));
+        }
         if is_junk(&path) {
             summary.junk += 1;
             return;
         }
         let Some(c) = classify(&path) else {
             summary.ignored += 1;
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            let kind = match name.rsplit_once('.') {
+                Some((stem, ext)) if !stem.is_empty() => format!("*.{}", ext.to_ascii_lowercase()),
+                _ => "no extension".to_string(),
+            };
+            *summary.ignored_kinds.entry(kind).or_default() += 1;
             if self.ignored_examples.len() < IGNORED_EXAMPLES {
                 self.ignored_examples.push(source.display_path(&path));
             }
@@ -305,6 +357,7 @@ impl Builder {
             duplicates: Vec::new(),
             unsafe_paths,
             ignored_examples,
+            incomplete_parts: Vec::new(),
             present,
             dirs: dirs.names,
             exts: exts.names,
@@ -321,17 +374,25 @@ impl Builder {
                     .map(|f| source.display_path(&inventory.rel_path(&key, f)))
                     .collect();
                 let mut colliding = clashes.colliding;
-                let first_clash = [
+                let mut first_clash = [
                     source.display_path(&inventory.rel_path(&key, &clashes.taken)),
                     inventory.sources[colliding[0].0].display_path(&colliding[0].2),
                 ];
+                // A zip can hold one name twice: say so, or the message names one file twice.
+                if first_clash[0] == first_clash[1] {
+                    first_clash[1].push_str(SAME_NAME_AGAIN);
+                }
                 // Like the taken files: by source, then modality (stable: listing order).
                 colliding.sort_by_key(|&(s, modality, _)| (s, modality));
-                files.extend(
-                    colliding
-                        .iter()
-                        .map(|(s, _, path)| inventory.sources[*s].display_path(path)),
-                );
+                let taken = files.clone();
+                files.extend(colliding.iter().map(|(s, _, path)| {
+                    let shown = inventory.sources[*s].display_path(path);
+                    if taken.contains(&shown) {
+                        shown + SAME_NAME_AGAIN
+                    } else {
+                        shown
+                    }
+                }));
                 Duplicate {
                     key,
                     files,
@@ -365,12 +426,18 @@ impl Builder {
 
 impl Inventory {
     /// Opens every source and builds the inventory, one source and one file at a time.
+    /// Stops (exit 2) when no source holds a single sample, saying what they hold instead.
     pub fn build(paths: &[PathBuf]) -> anyhow::Result<Inventory> {
         let mut builder = Builder::default();
         for path in paths {
             builder.add_source(Source::open(path)?)?;
         }
-        Ok(builder.finish())
+        let mut inventory = builder.finish();
+        if inventory.samples.is_empty() {
+            anyhow::bail!("{}", no_samples_message(&inventory));
+        }
+        inventory.incomplete_parts = incomplete_parts(&inventory);
+        Ok(inventory)
     }
 
     fn rel_path(&self, key: &str, file: &FileRef) -> String {
@@ -435,6 +502,71 @@ impl Inventory {
         let rel = self.rel_path(&sample.key, file);
         Some(self.sources[sample.source].read(&rel, file.locator, file.size, max_bytes))
     }
+}
+
+/// What sources without a single sample hold: per source, the reason and the kinds of files
+/// found (`no images/ folder; 46 files ignored: 30 *.rs, 10 *.toml, ...`).
+fn no_samples_message(inventory: &Inventory) -> String {
+    use crate::ui::{plural, sanitize_line};
+    let mut text = String::from(
+        "no SFHQ sample found: a sample is an image in an images/ folder (images/SFHQ_pt1_00000001.jpg), paired by name with files in segmentations/, landmarks/ and pretrained_features/",
+    );
+    for (summary, source) in inventory.summaries.iter().zip(&inventory.sources) {
+        let mut parts = Vec::new();
+        if summary.files == 0 {
+            parts.push("no files at all".to_string());
+        } else if !summary.has_image_folder {
+            parts.push("no images/ folder".to_string());
+        } else {
+            parts.push("no .jpg, .jpeg or .png file in its images/ folder".to_string());
+        }
+        let annotations: u64 = summary.modalities.values().map(|c| c.files).sum();
+        if annotations > 0 {
+            parts.push(format!(
+                "{} without an image",
+                plural(annotations as usize, "annotation file")
+            ));
+        }
+        if summary.ignored > 0 {
+            let mut kinds: Vec<(&String, &u64)> = summary.ignored_kinds.iter().collect();
+            kinds.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            let mut shown: Vec<String> = kinds
+                .iter()
+                .take(5)
+                .map(|(kind, n)| format!("{n} {}", sanitize_line(kind)))
+                .collect();
+            if kinds.len() > 5 {
+                shown.push("...".to_string());
+            }
+            parts.push(format!(
+                "{} ignored: {}",
+                plural(summary.ignored as usize, "file"),
+                shown.join(", ")
+            ));
+        }
+        if summary.junk > 0 {
+            parts.push(plural(summary.junk as usize, "junk file"));
+        }
+        let refused = inventory
+            .unsafe_paths
+            .iter()
+            .filter(|u| u.source == summary.path)
+            .count();
+        if refused > 0 {
+            parts.push(format!(
+                "{} refused (`scan` lists them)",
+                plural(refused, "file")
+            ));
+        }
+        text.push_str(&format!(
+            "\n  {} ({}): {}",
+            sanitize_line(&summary.path),
+            source.kind,
+            parts.join("; ")
+        ));
+    }
+    text.push_str("\npass the folders or Kaggle zips of the SFHQ parts (the folder that holds images/, or the zip as downloaded)");
+    text
 }
 
 #[cfg(test)]

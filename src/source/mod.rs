@@ -4,13 +4,20 @@
 //! million-file listing whole), and later reads any of them by
 //! [`Locator`], from any thread. Zip members are read in place, never extracted; member
 //! names are checked before anything else sees them, and a name that is absolute or climbs
-//! with `..` is refused and reported (`source.unsafe_path`), never opened.
+//! with `..` is refused and reported (`source.unsafe_path`), never opened. In folders, files
+//! that are not regular files and symlinks that leave the folder are refused the same way
+//! ([`folder`]). A file that is not a usable zip is described ([`sniff`]), and a zip whose
+//! central directory repeats names, shares data between entries or uses a compression
+//! method we cannot read is found from the directory itself ([`central`]).
 //!
 //! [`inventory`] turns the listings of all sources into samples paired by stem.
 
+mod central;
 pub(crate) mod duplicates;
 mod folder;
 pub(crate) mod inventory;
+pub(crate) mod parts;
+mod sniff;
 mod zip;
 
 use std::io::{self, Read};
@@ -50,14 +57,39 @@ pub struct ListedFile {
     /// Path relative to the source root, `/`-separated.
     pub path: String,
     pub size: u64,
+    /// Modification time (nanoseconds since 1970) of a folder's file; `None` in a zip,
+    /// whose own size and time stand for its members.
+    pub modified: Option<i128>,
     pub locator: Locator,
 }
 
-/// A name refused while listing (zip members only).
+/// A name refused while listing: an unsafe zip member name, a symlink, a file that is not a
+/// regular file, a name that is not UTF-8.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnsafePath {
     pub name: String,
     pub reason: &'static str,
+}
+
+/// Why a source could not be opened: missing (a typo, a moved download), unreadable
+/// (permissions), or a file that is not a readable zip (with what it looks like instead).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{}: cannot open source (check the path)", path.display())]
+    Missing {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot open source", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot read this zip: {reason}", path.display())]
+    NotAZip {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 /// Why a file could not be read.
@@ -70,6 +102,9 @@ pub enum ReadError {
     #[error("{0}")]
     Io(#[from] io::Error),
 }
+
+/// The most a read reserves before the first byte arrives (larger files grow the buffer).
+const READ_RESERVE_LIMIT: u64 = 8 << 20;
 
 /// An opened source.
 pub struct Source {
@@ -85,15 +120,26 @@ enum Backend {
 
 impl Source {
     /// Opens a folder or a zip file (reading the zip's central directory).
-    pub fn open(path: &Path) -> anyhow::Result<Source> {
-        use anyhow::Context;
-        let meta = std::fs::metadata(path)
-            .with_context(|| format!("{}: cannot open source", path.display()))?;
+    pub fn open(path: &Path) -> Result<Source, OpenError> {
+        let meta = std::fs::metadata(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                OpenError::Missing {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            } else {
+                OpenError::Unreadable {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            }
+        })?;
         let (kind, backend) = if meta.is_dir() {
             (SourceKind::Folder, Backend::Folder)
         } else {
-            let zip = zip::ZipSource::open(path).with_context(|| {
-                format!("{}: not a folder and not a readable zip", path.display())
+            let zip = zip::ZipSource::open(path).map_err(|e| OpenError::NotAZip {
+                path: path.to_path_buf(),
+                reason: format!("{e:#}"),
             })?;
             (SourceKind::Zip, Backend::Zip(zip))
         };
@@ -128,10 +174,19 @@ impl Source {
                 limit: max_bytes,
             });
         }
-        let mut data = Vec::with_capacity(size as usize);
+        // The declared size is only a hint (a sparse file or a lying zip64 member can claim
+        // terabytes): reserve at most a few megabytes and let the buffer grow as bytes arrive.
+        let mut data = Vec::with_capacity(size.min(READ_RESERVE_LIMIT) as usize);
         match (&self.backend, locator) {
             (Backend::Folder, _) => {
-                let file = std::fs::File::open(self.path.join(rel_path))?;
+                let full = self.path.join(rel_path);
+                // Check the type before opening: opening a FIFO blocks until a writer comes.
+                if !std::fs::metadata(&full)?.is_file() {
+                    return Err(ReadError::Io(io::Error::other(
+                        "not a regular file (it changed since the folder was listed), not opened",
+                    )));
+                }
+                let file = std::fs::File::open(full)?;
                 file.take(max_bytes + 1).read_to_end(&mut data)?;
             }
             (Backend::Zip(zip), Locator::Member(index)) => {

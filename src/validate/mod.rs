@@ -49,6 +49,7 @@ codes! {
     SegmentationSize = "segmentation.size", Error;
     SegmentationNotUpscaled = "segmentation.not_upscaled", Error;
     SegmentationBlocks = "segmentation.blocks", Warning;
+    SegmentationPalette = "segmentation.palette", Warning;
     SegmentationLabels = "segmentation.labels", Error;
     SegmentationChannels = "segmentation.channels", Error;
     SegmentationTooLarge = "segmentation.too_large", Error;
@@ -67,8 +68,10 @@ codes! {
     SampleMissing = "sample.missing", Error;
     SampleNearDuplicate = "sample.near_duplicate", Warning;
     SourceOrphan = "source.orphan", Warning;
+    SourceIncomplete = "source.incomplete", Warning;
     SourceUnsafePath = "source.unsafe_path", Error;
     SourceDuplicate = "source.duplicate", Error;
+    SourceChanged = "source.changed", Error;
 }
 
 impl Serialize for Code {
@@ -158,9 +161,11 @@ mod tests {
             warnings,
             [
                 "segmentation.blocks",
+                "segmentation.palette",
                 "landmarks.out_of_bounds",
                 "sample.near_duplicate",
-                "source.orphan"
+                "source.orphan",
+                "source.incomplete"
             ]
         );
     }

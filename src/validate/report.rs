@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{Code, Issue, Severity};
 use crate::sample::Processed;
 use crate::source::inventory::{Inventory, Orphan, RefusedPath};
+use crate::source::parts::IncompletePart;
 
 /// A sample with the issues found in it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +44,9 @@ pub struct Report {
     pub warnings: BTreeMap<Code, u64>,
     pub orphans: Vec<Orphan>,
     pub unsafe_paths: Vec<RefusedPath>,
+    /// Parts held with fewer samples than published (`source.incomplete`); absent when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete_parts: Vec<IncompletePart>,
     pub segmentation_block_share: BlockShare,
     /// Bytes of source files read.
     pub bytes_read: u64,
@@ -54,8 +58,15 @@ impl Report {
         let mut report = Report {
             orphans: inventory.orphans.clone(),
             unsafe_paths: inventory.unsafe_paths.clone(),
+            incomplete_parts: inventory.incomplete_parts.clone(),
             ..Report::default()
         };
+        if !inventory.incomplete_parts.is_empty() {
+            report.warnings.insert(
+                Code::SourceIncomplete,
+                inventory.incomplete_parts.len() as u64,
+            );
+        }
         if !inventory.orphans.is_empty() {
             report
                 .warnings

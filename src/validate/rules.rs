@@ -200,6 +200,19 @@ pub fn check_segmentation(
             format!("{above} pixel(s) carry labels above {MAX_LABEL} (largest {max}); face-parsing labels are 0-{MAX_LABEL}"),
         ));
     }
+    if let Some(entries) = map.palette_entries {
+        if usize::from(map.max_label) >= entries {
+            issues.push(Issue::new(
+                Code::SegmentationPalette,
+                file,
+                format!(
+                    "the palette has {entries} entries, but pixels use index {}: the PNG specification makes an index beyond the palette an error, and readers may refuse the map or show those pixels black (the labels themselves are kept); save the map as grayscale (mode L) or with a palette of {} entries",
+                    map.max_label,
+                    MAX_LABEL + 1
+                ),
+            ));
+        }
+    }
     if (map.width, map.height) != (size, size) {
         return None;
     }

@@ -299,3 +299,37 @@ def test_sha256sum_checks_both_folders(packaged, folder):
         capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_kaggle_readme_describes_the_flat_folder_not_the_hub_layout(packaged):
+    folder = packaged.dir / "kaggle"
+    readme = (folder / "README.md").read_text()
+    card = (packaged.dir / "README.md").read_text()
+    assert readme != card
+    assert not readme.startswith("---"), "no Hub front matter on Kaggle"
+    assert "data/" not in readme and "webdataset/" not in readme, readme
+    for name in (p.name for p in folder.glob("*.parquet")):
+        assert name in readme or "*.parquet" in readme
+    # the flat folder verifies as a dataset of its own
+    run_bin("verify", folder)
+
+
+def test_package_on_an_output_without_rows_names_parquet_not_webdataset(empty_output, tmp_path):
+    folder = tmp_path / "empty"
+    shutil.copytree(empty_output.dir, folder)
+    proc = run_bin("package", folder, *PACKAGE_ARGS, expect=2, env={"SOURCE_DATE_EPOCH": EPOCH})
+    assert "holds no rows" in proc.stderr, proc.stderr
+    assert "--format webdataset" not in proc.stderr, proc.stderr
+    assert not (folder / "README.md").exists()
+
+
+@pytest.mark.parametrize("folder", [".", "kaggle"])
+def test_packaged_manifests_validate_against_the_schema(packaged, folder):
+    from conftest import assert_valid
+
+    manifest = json.loads((packaged.dir / folder / "manifest.json").read_text())
+    assert_valid("manifest", manifest)
+    if folder == ".":
+        # package records each file it wrote, with its checksum
+        paths = {p["path"] for p in manifest["published"]}
+        assert {"README.md", "croissant.json", "kaggle/manifest.json"} <= paths

@@ -365,7 +365,9 @@ def test_datasets_features_have_manifest_length_and_part4_is_null(hf_dataset, ou
 
 def test_sha256sum_check_passes(output):
     sums = (output.dir / "SHA256SUMS").read_text().splitlines()
-    assert len(sums) == len(output.manifest["shards"])
+    # one line per shard, and one for manifest.json itself
+    assert len(sums) == len(output.manifest["shards"]) + 1
+    assert sums[-1].endswith("  manifest.json")
     proc = subprocess.run(
         ["sha256sum", "--strict", "-c", "SHA256SUMS"],
         cwd=output.dir,

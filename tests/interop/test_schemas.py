@@ -47,8 +47,13 @@ def test_schema_is_valid_draft_2020_12_with_descriptions(name):
         if isinstance(node, dict):
             if node.get("type") == "object" and "properties" in node:
                 assert node.get("additionalProperties") is False, f"{where} is not closed"
-                # `created` and `dedup` (convert --dedup-threshold) are written only when asked for
-                assert set(node.get("required", [])) == set(node["properties"]) - {"created", "dedup"}, where
+                # `created` and `dedup` (convert --dedup-threshold) are written only when asked for,
+                # `incomplete_parts` only when a part holds fewer samples than published,
+                # `published` only once `package` has written files into the folder
+                optional = {"created", "dedup", "incomplete_parts"}
+                if where == "manifest":
+                    optional.add("published")
+                assert set(node.get("required", [])) == set(node["properties"]) - optional, where
                 for prop, sub in node["properties"].items():
                     assert sub.get("description"), f"{where}/properties/{prop} has no description"
             for key, value in node.items():
@@ -194,18 +199,22 @@ PLAN_CASES = {
         0,
     ),
     "webdataset-hf": (GOOD_SOURCES[1:], ("--format", "webdataset", "--target", "hf"), 0),
-    "no-samples": ((), ("--target", "kaggle"), 0),
     "over-kaggle-limit": (None, ("--shard-size", "1", "--target", "kaggle"), 1),
 }
+
+
+def test_plan_on_a_folder_without_samples_stops(tmp_path):
+    # Issue 10: sources holding no sample stop every command (exit 2) with what was found.
+    (tmp_path / "empty").mkdir()
+    proc = run_bin("plan", tmp_path / "empty", "--json", "--target", "kaggle", expect=2)
+    assert proc.stdout == ""
+    assert "no SFHQ sample found" in proc.stderr
 
 
 @pytest.mark.parametrize("case", PLAN_CASES)
 def test_plan_json_validates(case, tmp_path):
     sources, extra, code = PLAN_CASES[case]
-    if case == "no-samples":
-        (tmp_path / "empty").mkdir()
-        sources = (tmp_path / "empty",)
-    elif case == "over-kaggle-limit":
+    if case == "over-kaggle-limit":
         sources = (_many_images(tmp_path, 1000),)
     plan = json.loads(run_bin("plan", *sources, "--json", *extra, expect=code).stdout)
     assert_valid("plan", plan)

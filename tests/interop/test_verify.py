@@ -7,7 +7,7 @@ import json
 import shutil
 
 import pytest
-from conftest import GOOD_SOURCES, SMALL_SHARD_SIZE, assert_valid, run_bin
+from conftest import GOOD_SOURCES, SMALL_SHARD_SIZE, assert_valid, run_bin, sha256_hex
 
 
 @pytest.fixture
@@ -72,8 +72,9 @@ def test_verify_fails_and_names_the_damaged_shard(damaged, damage, check):
     report = json.loads(run_bin("verify", out, "--json", expect=1).stdout)
     assert_valid("verify", report)
     assert (named, check) in {(p["path"], p["check"]) for p in report["problems"]}, report
-    # Only the damaged file is blamed (manifest.json may add a totals mismatch).
-    assert {p["path"] for p in report["problems"]} <= {named, "manifest.json"}, report
+    # Only the damaged file is blamed (manifest.json may add a totals mismatch; an edited
+    # manifest no longer has the hash SHA256SUMS lists, and both files are named).
+    assert {p["path"] for p in report["problems"]} <= {named, "manifest.json", "SHA256SUMS"}, report
 
 
 @pytest.mark.parametrize(
@@ -129,3 +130,35 @@ def test_output_is_identical_whatever_the_thread_count(tmp_path, shard_size, goo
         assert first == (default.dir / name).read_bytes(), f"{name} differs from the default run"
     for rel in sorted(p.relative_to(one) for p in (one / "data").iterdir()):
         assert (one / rel).read_bytes() == (two / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("column", ["landmarks", "image", "pretrained_features", "key"])
+def test_extract_refuses_a_shard_whose_column_has_another_type(good_output, tmp_path, column):
+    """A doctored shard whose checksums were updated to match (so verify passes) must end
+    `extract` with a message naming the shard and the column, never a panic."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "doctored"
+    shutil.copytree(good_output.dir, folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    shard = next(s for s in manifest["shards"] if s["format"] == "parquet")
+    path = folder / shard["path"]
+    table = pq.read_table(path)
+    index = table.schema.get_field_index(column)
+    retyped = pa.array([f"not a {column}"] * table.num_rows, type=pa.string())
+    if column == "key":
+        retyped = pa.array(list(range(table.num_rows)), type=pa.int64())
+    table = table.set_column(index, column, retyped)
+    pq.write_table(table, path)
+    data = path.read_bytes()
+    shard["sha256"] = sha256_hex(data)
+    shard["bytes"] = len(data)
+    text = json.dumps(manifest, indent=2) + "\n"
+    (folder / "manifest.json").write_text(text)
+    proc = run_bin("extract", folder, "--out", tmp_path / "back", expect=None)
+    assert proc.returncode in (1, 2), proc.stderr
+    assert "panicked" not in proc.stderr, proc.stderr
+    assert shard["path"] in proc.stderr, proc.stderr
+    assert column in proc.stderr, proc.stderr
+    assert not (tmp_path / "back").exists() or not any((tmp_path / "back").rglob("*.jpg"))

@@ -24,7 +24,7 @@ use super::schema::{arrow_schema, arrow_type, image_struct_type, stored_dtype};
 use super::DATA_DIR;
 use crate::decode::array::{Array, DType};
 use crate::format::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
-use crate::format::Sink;
+use crate::format::{Sink, SinkError};
 use crate::sample::{Blob, Payload, Sample};
 use crate::schema::DatasetSchema;
 
@@ -106,11 +106,14 @@ pub struct ParquetSink {
 }
 
 impl ParquetSink {
+    /// `resumed`: shards an interrupted run sealed (`convert --resume`); the next shard
+    /// continues their numbering.
     pub fn new(
         out: &Path,
         split: &str,
         schema: &DatasetSchema,
         options: ParquetOptions,
+        resumed: Vec<SealedShard>,
     ) -> anyhow::Result<ParquetSink> {
         let dir = out.join(DATA_DIR);
         std::fs::create_dir_all(&dir)
@@ -129,7 +132,7 @@ impl ParquetSink {
             shard_rows: 0,
             shard_payload: 0,
             open: None,
-            sealed: Vec::new(),
+            sealed: resumed,
         })
     }
 
@@ -192,10 +195,12 @@ impl ParquetSink {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        let writer = open
-            .writer
-            .into_inner()
-            .with_context(|| format!("{}: cannot finish shard", open.temp.display()))?;
+        // A shard that cannot be finished is removed: it is no longer tracked as open.
+        let temp = open.temp.clone();
+        let writer = open.writer.into_inner().map_err(|e| {
+            shard::remove_all([temp.as_path()]);
+            anyhow::Error::from(e).context(format!("{}: cannot finish shard", temp.display()))
+        })?;
         self.sealed.push(shard::seal(
             writer,
             open.temp,
@@ -359,8 +364,15 @@ fn fixed_list_column(
     Ok(column)
 }
 
-impl Sink for ParquetSink {
-    fn write(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
+impl ParquetSink {
+    /// Where an error happened: the open shard's file, else the data folder.
+    fn error_path(&self) -> PathBuf {
+        self.open
+            .as_ref()
+            .map_or_else(|| self.out.join(DATA_DIR), |o| o.temp.clone())
+    }
+
+    fn add(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
         let size = sample.payload.size();
         if shard::starts_new_shard(
             self.shard_rows,
@@ -384,14 +396,26 @@ impl Sink for ParquetSink {
         }
         Ok(())
     }
+}
 
-    fn finish(mut self: Box<Self>) -> anyhow::Result<Vec<ShardRecord>> {
-        self.seal_shard()?;
+impl Sink for ParquetSink {
+    fn write(&mut self, sample: &Arc<Sample>) -> Result<(), SinkError> {
+        self.add(sample)
+            .map_err(|e| SinkError::classify(&self.error_path(), e))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Vec<ShardRecord>, SinkError> {
+        if let Err(e) = self.seal_shard() {
+            let error = SinkError::classify(&self.error_path(), e);
+            self.abort();
+            return Err(error);
+        }
         let split = self.split.clone();
         let sealed = std::mem::take(&mut self.sealed);
         shard::rename_all(&self.out, DATA_DIR, sealed, |i, n| {
             format!("{split}-{i:05}-of-{n:05}.parquet")
         })
+        .map_err(|e| SinkError::classify(&self.out.join(DATA_DIR), e))
     }
 
     fn abort(self: Box<Self>) {
@@ -401,5 +425,18 @@ impl Sink for ParquetSink {
             .map(|s| s.temp.as_path())
             .chain(self.open.as_ref().map(|o| o.temp.as_path()));
         shard::remove_all(temps);
+    }
+
+    fn seal_last(&mut self) -> Result<(), SinkError> {
+        self.seal_shard()
+            .map_err(|e| SinkError::classify(&self.error_path(), e))
+    }
+
+    fn abandon(self: Box<Self>) {
+        shard::remove_all(self.open.as_ref().map(|o| o.temp.as_path()));
+    }
+
+    fn sealed(&self) -> &[SealedShard] {
+        &self.sealed
     }
 }

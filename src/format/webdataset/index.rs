@@ -13,9 +13,11 @@ pub(crate) const INDEX_FILE: &str = "index.json";
 /// The index files of a dataset's tar shards, as (path relative to the output, content):
 /// `webdataset/index.json` for train, `webdataset/index-{split}.json` for other splits.
 pub(crate) fn index_files(shards: &[ShardRecord]) -> Vec<(String, String)> {
+    // Only shards in webdataset/: the flat Kaggle folder has no index.
+    let in_folder = format!("{WDS_DIR}/");
     let mut splits: Vec<&str> = shards
         .iter()
-        .filter(|s| s.format == ShardFormat::Webdataset)
+        .filter(|s| s.format == ShardFormat::Webdataset && s.path.starts_with(&in_folder))
         .map(|s| s.split.as_str())
         .collect();
     splits.dedup();

@@ -38,6 +38,34 @@ pub(crate) fn key_problem(key: &str, longest_extension: usize) -> Option<&'stati
     }
 }
 
+/// Feature models whose member names collide with another member of every sample
+/// (`landmarks` -> `landmarks.npy`) or with each other (`CLIP_ViTL_14@336` and
+/// `clip_vitl_14_336` both -> `clip_vitl_14_336.npy`), one line per clash.
+pub(crate) fn member_clashes(schema: &DatasetSchema) -> Vec<String> {
+    let mut taken: BTreeMap<String, String> = [
+        (SEGMENTATION_MEMBER, "the segmentation map"),
+        (LANDMARKS_MEMBER, "the landmarks"),
+        (INFO_MEMBER, "the sample's JSON"),
+    ]
+    .into_iter()
+    .map(|(m, what)| (m.to_string(), what.to_string()))
+    .collect();
+    let mut clashes = Vec::new();
+    for f in &schema.features {
+        let member = format!("{}.npy", f.wds_name);
+        let this = format!("feature model '{}'", f.model);
+        match taken.get(&member) {
+            Some(other) => clashes.push(format!(
+                "{this} and {other} would both be written as KEY.{member}"
+            )),
+            None => {
+                taken.insert(member, this);
+            }
+        }
+    }
+    clashes
+}
+
 /// The extension of the longest member name a sample gets.
 pub(crate) fn longest_extension(schema: &DatasetSchema) -> usize {
     schema

@@ -21,7 +21,7 @@ use super::WDS_DIR;
 use crate::decode::array::{Array, DType};
 use crate::encode::npy::write_npy;
 use crate::format::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
-use crate::format::Sink;
+use crate::format::{Sink, SinkError};
 use crate::sample::{Payload, Sample};
 use crate::schema::DatasetSchema;
 
@@ -47,6 +47,8 @@ pub struct WebDatasetSink {
 }
 
 impl WebDatasetSink {
+    /// `resumed`: shards an interrupted run sealed (`convert --resume`); the next shard
+    /// continues their numbering.
     pub fn new(
         out: &Path,
         split: &str,
@@ -54,6 +56,7 @@ impl WebDatasetSink {
         shard_size: u64,
         landmark_count: usize,
         mtime: u64,
+        resumed: Vec<SealedShard>,
     ) -> anyhow::Result<Self> {
         let dir = out.join(WDS_DIR);
         std::fs::create_dir_all(&dir)
@@ -66,7 +69,7 @@ impl WebDatasetSink {
             landmark_count,
             mtime,
             open: None,
-            sealed: Vec::new(),
+            sealed: resumed,
         })
     }
 
@@ -198,11 +201,13 @@ impl WebDatasetSink {
         let Some(open) = self.open.take() else {
             return Ok(());
         };
-        // Writes the two zero blocks that end the archive.
-        let writer = open
-            .builder
-            .into_inner()
-            .with_context(|| format!("{}: cannot finish tar", open.temp.display()))?;
+        // Writes the two zero blocks that end the archive. A shard that cannot be
+        // finished is removed: it is no longer tracked as open.
+        let temp = open.temp.clone();
+        let writer = open.builder.into_inner().map_err(|e| {
+            shard::remove_all([temp.as_path()]);
+            anyhow::Error::from(e).context(format!("{}: cannot finish tar", temp.display()))
+        })?;
         self.sealed.push(shard::seal(
             writer,
             open.temp,
@@ -238,8 +243,15 @@ fn stand_in(dtype: DType, shape: &[usize]) -> Array {
     }
 }
 
-impl Sink for WebDatasetSink {
-    fn write(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
+impl WebDatasetSink {
+    /// Where an error happened: the open shard's file, else the tar folder.
+    fn error_path(&self) -> PathBuf {
+        self.open
+            .as_ref()
+            .map_or_else(|| self.out.join(WDS_DIR), |o| o.temp.clone())
+    }
+
+    fn add(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
         let members = self.members(sample)?;
         let size: u64 = members
             .iter()
@@ -281,14 +293,26 @@ impl Sink for WebDatasetSink {
         open.last_key = sample.key.to_string();
         Ok(())
     }
+}
 
-    fn finish(mut self: Box<Self>) -> anyhow::Result<Vec<ShardRecord>> {
-        self.seal_shard()?;
+impl Sink for WebDatasetSink {
+    fn write(&mut self, sample: &Arc<Sample>) -> Result<(), SinkError> {
+        self.add(sample)
+            .map_err(|e| SinkError::classify(&self.error_path(), e))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<Vec<ShardRecord>, SinkError> {
+        if let Err(e) = self.seal_shard() {
+            let error = SinkError::classify(&self.error_path(), e);
+            self.abort();
+            return Err(error);
+        }
         let split = self.split.clone();
         let sealed = std::mem::take(&mut self.sealed);
         shard::rename_all(&self.out, WDS_DIR, sealed, |i, _| {
             format!("{split}-{i:06}.tar")
         })
+        .map_err(|e| SinkError::classify(&self.out.join(WDS_DIR), e))
     }
 
     fn abort(self: Box<Self>) {
@@ -298,5 +322,18 @@ impl Sink for WebDatasetSink {
             .map(|s| s.temp.as_path())
             .chain(self.open.as_ref().map(|o| o.temp.as_path()));
         shard::remove_all(temps);
+    }
+
+    fn seal_last(&mut self) -> Result<(), SinkError> {
+        self.seal_shard()
+            .map_err(|e| SinkError::classify(&self.error_path(), e))
+    }
+
+    fn abandon(self: Box<Self>) {
+        shard::remove_all(self.open.as_ref().map(|o| o.temp.as_path()));
+    }
+
+    fn sealed(&self) -> &[SealedShard] {
+        &self.sealed
     }
 }
