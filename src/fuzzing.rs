@@ -284,7 +284,7 @@ pub fn manifest(data: &[u8]) -> Result<(), String> {
         let Ok(manifest) = Manifest::read(dir) else {
             return Ok(());
         };
-        let _ = verify::verify(dir, &manifest);
+        let _ = verify::verify(dir, &manifest, None, &NoProgress, &AtomicBool::new(false));
         let _ = publish::Facts::gather(dir, &manifest);
         Ok(())
     })
