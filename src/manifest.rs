@@ -126,6 +126,14 @@ pub struct Manifest {
     pub published: Vec<PublishedFile>,
 }
 
+/// Manifest paths are relative and never climb: a doctored manifest must not make `verify`,
+/// `extract` or `dedup` read a file outside the folder.
+pub(crate) fn is_inside_folder(rel: &str) -> bool {
+    !rel.starts_with('/')
+        && !rel.contains('\\')
+        && rel.split('/').all(|p| !p.is_empty() && p != "..")
+}
+
 fn folder_of(manifest: &Path) -> &Path {
     manifest.parent().unwrap_or(manifest)
 }

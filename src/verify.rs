@@ -20,7 +20,7 @@ use crate::format::parquet::{reader::read_key_span, DATA_DIR};
 use crate::format::shard::ShardFormat;
 use crate::format::webdataset::{index::index_files, reader, WDS_DIR};
 use crate::format::ShardRecord;
-use crate::manifest::{Manifest, MANIFEST_FILE, SUMS_FILE};
+use crate::manifest::{is_inside_folder, Manifest, MANIFEST_FILE, SUMS_FILE};
 use crate::output::journal::JOURNAL_FILE;
 use crate::output::lock::{current_holder, LOCK_FILE};
 use crate::pipeline::Progress;
@@ -176,7 +176,7 @@ fn problem(path: &str, check: &'static str, message: String) -> Problem {
 pub(crate) fn check_shard(dir: &Path, shard: &ShardRecord) -> Vec<Problem> {
     let path = dir.join(&shard.path);
     let listed = &shard.path;
-    if !is_inside(&shard.path) {
+    if !is_inside_folder(&shard.path) {
         return vec![problem(
             listed,
             "path",
@@ -221,14 +221,6 @@ pub(crate) fn check_shard(dir: &Path, shard: &ShardRecord) -> Vec<Problem> {
         ShardFormat::Webdataset => problems.extend(check_tar(&path, shard)),
     }
     problems
-}
-
-/// Manifest paths are relative and never climb: a doctored manifest must not make
-/// `verify` read arbitrary files.
-fn is_inside(rel: &str) -> bool {
-    !rel.starts_with('/')
-        && !rel.contains('\\')
-        && rel.split('/').all(|p| !p.is_empty() && p != "..")
 }
 
 fn check_parquet_rows(path: &Path, shard: &ShardRecord) -> Vec<Problem> {
@@ -536,7 +528,7 @@ fn check_published(dir: &Path, manifest: &Manifest) -> (Vec<Problem>, Vec<String
         .par_iter()
         .filter(|p| !(kaggle_absent && p.path.starts_with(&kaggle_prefix)))
         .filter_map(|p| {
-            if !is_inside(&p.path) {
+            if !is_inside_folder(&p.path) {
                 return Some(problem(&p.path, "path", "the manifest names a path outside the folder; refusing to read it".to_string()));
             }
             let path = dir.join(&p.path);

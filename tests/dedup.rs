@@ -348,3 +348,20 @@ fn validate_warns_about_each_near_duplicate_naming_the_partner() {
         "a near miss is not a near duplicate"
     );
 }
+
+#[test]
+fn dedup_refuses_a_manifest_naming_a_shard_outside_the_folder() {
+    let t = TestDir::new();
+    t.convert(&good_sources(), "out", &[]).expect_code(0);
+    let path = t.join("out/manifest.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let doctored = text.replace(
+        "\"data/train-00000-of-00001.parquet\"",
+        "\"../../etc/passwd\"",
+    );
+    assert_ne!(doctored, text);
+    std::fs::write(&path, doctored).unwrap();
+    t.run(["dedup", t.join("out").to_str().unwrap()])
+        .expect_code(2)
+        .expect_stderr_contains("outside the folder");
+}

@@ -319,9 +319,13 @@ fn a_declared_size_far_above_the_real_one_is_never_allocated() {
     let path = t.join("SFHQ_pt1.zip");
     fs::write(&path, zip.finish()).unwrap();
     // Taken at its word, the zip needs 900 GB: the space check refuses it before writing.
-    t.convert(&[path.clone()], "out", &["--max-file-bytes", "1TB"])
-        .expect_code(2)
-        .expect_stderr_contains("free");
+    t.convert(
+        std::slice::from_ref(&path),
+        "out",
+        &["--max-file-bytes", "1TB"],
+    )
+    .expect_code(2)
+    .expect_stderr_contains("free");
     let run = t.convert(
         &[path],
         "out",

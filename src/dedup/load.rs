@@ -338,13 +338,20 @@ pub(super) fn read_converted(
     collector: &mut Collector,
     progress: &dyn Progress,
 ) -> anyhow::Result<()> {
-    let shards: Vec<PathBuf> = converted
-        .manifest
-        .shards
-        .iter()
-        .filter(|s| s.format == ShardFormat::Parquet)
-        .map(|s| converted.dir.join(&s.path))
-        .collect();
+    let mut shards: Vec<PathBuf> = Vec::new();
+    for shard in &converted.manifest.shards {
+        if shard.format != ShardFormat::Parquet {
+            continue;
+        }
+        if !crate::manifest::is_inside_folder(&shard.path) {
+            anyhow::bail!(
+                "{}: manifest.json names the shard {:?} outside the folder; refusing to read it",
+                converted.dir.display(),
+                crate::ui::sanitize(&shard.path)
+            );
+        }
+        shards.push(converted.dir.join(&shard.path));
+    }
     for path in shards {
         let read = Arc::new(AtomicU64::new(0));
         let file = File::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
