@@ -449,6 +449,7 @@ pub fn dataset_schema(manifest: &Manifest) -> anyhow::Result<DatasetSchema> {
     Ok(DatasetSchema {
         landmarks: dtype_named(&manifest.landmarks.dtype)?,
         features,
+        source_hashes: manifest.options.resize.is_some(),
     })
 }
 
