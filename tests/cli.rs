@@ -12,6 +12,7 @@ mod interrupt;
 mod memory;
 mod package;
 mod plan;
+mod resolution;
 mod resume;
 mod scan;
 mod sources;
