@@ -251,7 +251,7 @@ fn png_images_are_the_exact_box_mean_of_the_decoded_source() {
     let t = TestDir::new();
     let part = fixtures().join("good").join("SFHQ_pt1");
     t.convert(
-        &[part.clone()],
+        std::slice::from_ref(&part),
         "png",
         &["--resolution", "512", "--image-format", "png"],
     )
