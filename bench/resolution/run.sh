@@ -61,7 +61,8 @@ fi
 RAW="$BENCH_DIR/times.tsv"
 : >"$RAW"
 
-# timed NAME OUT CMD...: one run under /usr/bin/time, warm cache; appends name, wall s, max RSS KB.
+# timed NAME OUT CMD...: one run under /usr/bin/time, warm cache; appends name, wall s, max RSS KB,
+# CPU s (user + system, children included): on a shared machine the CPU seconds compare better.
 timed() {
   local name="$1" out="$2" tf
   shift 2
@@ -69,12 +70,13 @@ timed() {
   find "$SRC" -type f -exec cat {} + >/dev/null
   sync
   tf="$(mktemp)"
-  /usr/bin/time -f '%e %M' -o "$tf" "$@" >/dev/null 2>"$BENCH_DIR/last.stderr" || {
+  /usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >/dev/null 2>"$BENCH_DIR/last.stderr" || {
     log "$name failed"; tail -5 "$BENCH_DIR/last.stderr" >&2; exit 1; }
-  read -r wall rss <"$tf"
+  read -r wall rss user sys <"$tf"
   rm -f "$tf"
-  printf '%s\t%s\t%s\n' "$name" "$wall" "$rss" >>"$RAW"
-  log "$(printf '%-22s %7.2f s  %5d MB RSS  (load %s)' "$name" "$wall" $((rss / 1024)) "$(cut -d' ' -f1 /proc/loadavg)")"
+  cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}')"
+  printf '%s\t%s\t%s\t%s\n' "$name" "$wall" "$rss" "$cpu" >>"$RAW"
+  log "$(printf '%-22s %7.2f s wall %7.2f s CPU %5d MB RSS  (load %s)' "$name" "$wall" "$cpu" $((rss / 1024)) "$(cut -d' ' -f1 /proc/loadavg)")"
 }
 
 log "machine: $NPROC cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1); load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -94,16 +96,19 @@ done
 echo
 echo "## $N samples, $NPROC cores, median of $REPEAT (warm cache); load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "| run | wall s (median) | samples/s | peak RSS MB |"
-echo "|---|---:|---:|---:|"
+echo "| run | wall s (median) | samples/s | CPU s (median) | peak RSS MB |"
+echo "|---|---:|---:|---:|---:|"
 sort -t$'\t' -k1,1 -s "$RAW" | awk -F'\t' -v n="$N" '
-  { w[$1] = w[$1] " " $2; if ($3 > m[$1]) m[$1] = $3; order[$1] = 1 }
+  function median(list,   a, c, i, j, t) {
+    c = split(substr(list, 2), a, " ")
+    for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+  }
+  { w[$1] = w[$1] " " $2; cpu[$1] = cpu[$1] " " $4; if ($3 > m[$1]) m[$1] = $3; order[$1] = 1 }
   END {
     for (k in order) {
-      c = split(substr(w[k], 2), a, " "); 
-      for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-      med = (c % 2) ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
-      printf "| %s | %.2f | %.0f | %d |\n", k, med, n / med, m[k] / 1024
+      med = median(w[k])
+      printf "| %s | %.2f | %.0f | %.2f | %d |\n", k, med, n / med, median(cpu[k]), m[k] / 1024
     }
   }' | sort
 echo
