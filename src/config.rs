@@ -245,13 +245,13 @@ fn resize_of(args: &ConvertArgs) -> anyhow::Result<Option<Resize>> {
     let resolution = args.resolution.unwrap_or(source);
     if resolution > source {
         anyhow::bail!(
-            "--resolution {resolution} is above the source size {source} (--image-size): sfhq-pack only downscales; use one of {}",
+            "--resolution {resolution} is above the source size {source} (--image-size): sfhq-pack only downscales; {}",
             allowed_up_to(source)
         );
     }
     if source % resolution != 0 {
         anyhow::bail!(
-            "--resolution {resolution} does not divide the source size {source} (--image-size): use one of {}",
+            "--resolution {resolution} does not divide the source size {source} (--image-size): {}",
             allowed_up_to(source)
         );
     }
@@ -278,7 +278,7 @@ fn resize_of(args: &ConvertArgs) -> anyhow::Result<Option<Resize>> {
     }))
 }
 
-/// The resolutions `--resolution` accepts for sources of `source` pixels, as a phrase.
+/// What to pass instead, for sources of `source` pixels: the resolutions that fit.
 fn allowed_up_to(source: u32) -> String {
     let fits: Vec<String> = crate::resize::RESOLUTIONS
         .iter()
@@ -287,11 +287,11 @@ fn allowed_up_to(source: u32) -> String {
         .collect();
     if fits.is_empty() {
         format!(
-            "none of {} (they need sources of 1024 pixels; leave --resolution out)",
+            "leave --resolution out: none of {} fits sources of {source} pixels",
             crate::resize::RESOLUTIONS.map(|r| r.to_string()).join(", ")
         )
     } else {
-        fits.join(", ")
+        format!("use one of {}", fits.join(", "))
     }
 }
 
