@@ -183,6 +183,22 @@ pub struct ConvertArgs {
     #[command(flatten)]
     pub checks: CheckArgs,
 
+    /// Store images and maps at this width and height: 256, 512 or 1024, at most the source
+    /// size. Below it, images are box-downscaled and encoded again, each label map keeps one
+    /// label per block, landmarks are scaled. [default: the source size, bytes unchanged]
+    #[arg(long, value_name = "PIXELS", value_parser = parse_resolution)]
+    pub resolution: Option<u32>,
+
+    /// With --resolution below the source size: JPEG quality of the stored images (1-100)
+    /// [default: 95]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub jpeg_quality: Option<u8>,
+
+    /// With --resolution below the source size: encode the stored images as jpeg (lossy,
+    /// --jpeg-quality) or png (lossless) [default: jpeg]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub image_format: Option<ImageFormatArg>,
+
     /// Keep near-duplicates in one split: samples whose CLIP_ViTL_14@336 similarity is at or
     /// above this (and identical images) form groups, and each group takes the split of its
     /// smallest key. Reads the feature pickles and images once more before converting.
@@ -223,6 +239,24 @@ pub struct ShardingArgs {
 }
 
 /// A shard format on the command line.
+/// How `convert --resolution` encodes images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImageFormatArg {
+    Jpeg,
+    Png,
+}
+
+/// `--resolution`: one of [`crate::resize::RESOLUTIONS`].
+fn parse_resolution(text: &str) -> Result<u32, String> {
+    let allowed = crate::resize::RESOLUTIONS.map(|r| r.to_string()).join(", ");
+    match text.trim().parse::<u32>() {
+        Ok(r) if crate::resize::RESOLUTIONS.contains(&r) => Ok(r),
+        _ => Err(format!(
+            "{text:?} is not an allowed resolution: use one of {allowed} (1024 divided by 1, 2 or 4)"
+        )),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
     Parquet,

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use crate::cli::{
-    CheckArgs, ConvertArgs, DedupArgs, ExtractArgs, FormatArg, PackageArgs, PlanArgs, ScanArgs,
-    ShardingArgs, Target, ValidateArgs, VerifyArgs,
+    CheckArgs, ConvertArgs, DedupArgs, ExtractArgs, FormatArg, ImageFormatArg, PackageArgs,
+    PlanArgs, ScanArgs, ShardingArgs, Target, ValidateArgs, VerifyArgs,
 };
 use crate::decode::pickle::PickleLimits;
 use crate::dedup::DedupConfig;
@@ -14,6 +14,7 @@ use crate::manifest::Options;
 use crate::plan::PlanConfig;
 use crate::publish::limits::Platform;
 use crate::publish::{PackageRequest, Targets};
+use crate::resize::{Resize, StoredImageFormat};
 use crate::split::SplitPlan;
 use crate::validate::rules::{Checks, MAX_LANDMARK_BYTES};
 
@@ -232,6 +233,66 @@ pub struct ConvertConfig {
     pub splits: SplitPlan,
     /// `--dedup-threshold`: near-duplicate groups stay in one split.
     pub dedup: Option<DedupConfig>,
+    /// `--resolution` below the source size: how samples are resized; `None` keeps the
+    /// source bytes.
+    pub resize: Option<Resize>,
+}
+
+/// `--resolution`, `--jpeg-quality` and `--image-format`, checked against the source size
+/// before anything is read or written.
+fn resize_of(args: &ConvertArgs) -> anyhow::Result<Option<Resize>> {
+    let source = args.checks.image_size;
+    let resolution = args.resolution.unwrap_or(source);
+    if resolution > source {
+        anyhow::bail!(
+            "--resolution {resolution} is above the source size {source} (--image-size): sfhq-pack only downscales; {}",
+            allowed_up_to(source)
+        );
+    }
+    if source % resolution != 0 {
+        anyhow::bail!(
+            "--resolution {resolution} does not divide the source size {source} (--image-size): {}",
+            allowed_up_to(source)
+        );
+    }
+    if resolution == source {
+        let given = [
+            args.jpeg_quality.map(|_| "--jpeg-quality"),
+            args.image_format.map(|_| "--image-format"),
+        ];
+        if let Some(flag) = given.into_iter().flatten().next() {
+            anyhow::bail!(
+                "{flag} applies only with a --resolution below the source size {source}: at the source size the image bytes are stored unchanged; add --resolution 256 or 512, or drop {flag}"
+            );
+        }
+        return Ok(None);
+    }
+    Ok(Some(Resize {
+        source_size: source,
+        resolution,
+        image_format: match args.image_format.unwrap_or(ImageFormatArg::Jpeg) {
+            ImageFormatArg::Jpeg => StoredImageFormat::Jpeg,
+            ImageFormatArg::Png => StoredImageFormat::Png,
+        },
+        jpeg_quality: args.jpeg_quality.unwrap_or(95),
+    }))
+}
+
+/// What to pass instead, for sources of `source` pixels: the resolutions that fit.
+fn allowed_up_to(source: u32) -> String {
+    let fits: Vec<String> = crate::resize::RESOLUTIONS
+        .iter()
+        .filter(|&&r| r <= source && source % r == 0)
+        .map(u32::to_string)
+        .collect();
+    if fits.is_empty() {
+        format!(
+            "leave --resolution out: none of {} fits sources of {source} pixels",
+            crate::resize::RESOLUTIONS.map(|r| r.to_string()).join(", ")
+        )
+    } else {
+        format!("use one of {}", fits.join(", "))
+    }
 }
 
 impl ConvertConfig {
@@ -248,7 +309,9 @@ impl ConvertConfig {
     pub fn from_args(args: &ConvertArgs) -> anyhow::Result<ConvertConfig> {
         let splits = args.sharding.split_plan()?;
         let check = CheckConfig::from_args(&args.checks);
+        let resize = resize_of(args)?;
         Ok(ConvertConfig {
+            resize,
             splits,
             sources: args.sources.clone(),
             out: args.out.clone(),
@@ -287,6 +350,7 @@ impl ConvertConfig {
             max_pixels: self.check.checks.max_pixels,
             max_file_bytes: self.check.max_file_bytes,
             splits: self.splits.clone(),
+            resize: self.resize.as_ref().map(Resize::record),
         }
     }
 }

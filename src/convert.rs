@@ -69,7 +69,9 @@ pub fn convert(
         inventory.samples.len(),
         inventory.sources.len()
     ));
-    let schema = schema::discover(&inventory, checks, config.check.max_file_bytes);
+    let mut schema = schema::discover(&inventory, checks, config.check.max_file_bytes);
+    // Resized pictures: the Parquet rows carry the source files' sha256 as well.
+    schema.source_hashes = config.resize.is_some();
     // --dedup-threshold: near-duplicate groups, found before any sample is written.
     let near_duplicates = match &config.dedup {
         Some(d) => {
@@ -156,6 +158,7 @@ pub fn convert(
         schema: &schema,
         max_file_bytes: config.check.max_file_bytes,
         keep_payload: true,
+        resize: config.resize.as_ref(),
     };
     let mut report = Report::from_inventory(&inventory);
     let mut parts: BTreeMap<String, u64> = BTreeMap::new();

@@ -1,7 +1,8 @@
 //! `extract`: shards back to the SFHQ layout (`images/`, `segmentations/`, `landmarks/`,
 //! `pretrained_features/`), so that code written for the original download keeps working.
 //!
-//! Image and map bytes come back exactly as read. Landmarks come back as an `.npz` holding
+//! Image and map bytes come back exactly as read (as stored, for a dataset converted with
+//! `--resolution`: the resized pictures and scaled landmarks, which the command says). Landmarks come back as an `.npz` holding
 //! `landmarks` and features as a protocol-4 pickle of a dict, each array in the dtype and
 //! shape it was read in (Parquet columns hold the widest dtype; the row's `source_dtypes`
 //! says which arrays were narrower). Every shard is verified against the manifest before
@@ -36,6 +37,9 @@ pub struct Extraction {
     pub samples: u64,
     pub shards: usize,
     pub format: ShardFormat,
+    /// The dataset was converted at a training resolution: the files written are the
+    /// stored, resized pictures, not the source bytes.
+    pub resize: Option<crate::resize::ResizeRecord>,
 }
 
 /// The largest member or cell read back: SFHQ files are a few MB at most, so a shard that
@@ -119,6 +123,7 @@ pub fn extract(
             samples: 0,
             shards: shards.len(),
             format,
+            resize: None,
         });
     }
     Ok(Extraction {
@@ -126,6 +131,7 @@ pub fn extract(
         samples: writer.samples,
         shards: shards.len(),
         format,
+        resize: manifest.options.resize.clone(),
     })
 }
 

@@ -31,6 +31,7 @@ mod output;
 mod pipeline;
 mod plan;
 mod publish;
+mod resize;
 mod sample;
 mod scan;
 mod schema;

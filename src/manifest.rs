@@ -64,6 +64,10 @@ pub struct Options {
     pub max_file_bytes: u64,
     /// Fractions of the splits besides train, and the seed of the draw.
     pub splits: SplitPlan,
+    /// `convert --resolution` below the source size: the stored size, the filters, the
+    /// encoder and its quality. Absent when images and maps are the source bytes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resize: Option<crate::resize::ResizeRecord>,
 }
 
 /// The landmark column.

@@ -15,6 +15,7 @@ use crate::checksum::sha256_hex;
 use crate::config::CheckConfig;
 use crate::decode::image::ImageHeader;
 use crate::dedup::DedupConfig;
+use crate::resize::Resize;
 use crate::sample::Modality;
 use crate::sample::{parse_part, Blob, Decoded, Payload, Processed};
 use crate::schema::{self, DatasetSchema};
@@ -33,6 +34,8 @@ pub struct Context<'a> {
     pub max_file_bytes: u64,
     /// Keep bytes and arrays for a sink (`convert`), or drop them after checking (`validate`).
     pub keep_payload: bool,
+    /// `convert --resolution`: resize each kept sample here, in the worker threads.
+    pub resize: Option<&'a Resize>,
 }
 
 fn read_code(modality: Modality, error: &ReadError) -> Code {
@@ -111,7 +114,9 @@ impl Context<'_> {
             .as_ref()
             .and_then(|(bytes, file)| rules::check_image(bytes, file, self.checks, &mut issues));
 
+        let image_file = image.as_ref().map(|(_, file)| file.clone());
         let segmentation = read(Modality::Segmentation, &mut issues);
+        let segmentation_file = segmentation.as_ref().map(|(_, file)| file.clone());
         let block_share = segmentation.as_ref().and_then(|(bytes, file)| {
             rules::check_segmentation(bytes, file, self.checks, &mut issues)
         });
@@ -156,9 +161,23 @@ impl Context<'_> {
                     }),
                     features: features_file
                         .map(|(bytes, _)| Decoded::new(features, &bytes, name(Modality::Features))),
+                    source: None,
                 })
             }
             _ => None,
+        };
+        let payload = match (payload, self.resize) {
+            (Some(payload), Some(resize)) => {
+                let (image, map) = (image_file.unwrap_or_default(), segmentation_file);
+                match resize.apply(payload, &image, map.as_deref().unwrap_or_default()) {
+                    Ok(resized) => Some(resized),
+                    Err(issue) => {
+                        issues.push(issue);
+                        None
+                    }
+                }
+            }
+            (payload, _) => payload,
         };
         Processed {
             part: parse_part(&sample.key),
@@ -250,6 +269,7 @@ pub fn validate_all(
         schema: &schema,
         max_file_bytes: check.max_file_bytes,
         keep_payload: false,
+        resize: None,
     };
     let mut report = Report::from_inventory(&inventory);
     progress.start(inventory.samples.len() as u64);

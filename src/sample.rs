@@ -120,6 +120,16 @@ pub struct Payload {
     pub landmarks: Option<Decoded<Array>>,
     /// Model name -> array, in the order of the pickled dict.
     pub features: Option<Decoded<Vec<(String, Array)>>>,
+    /// When the pictures were resized (`convert --resolution`): the sha256 of the source
+    /// files they were made from. `None` when the stored bytes are the source bytes.
+    pub source: Option<SourceHashes>,
+}
+
+/// The sha256 of the source image and map of a resized sample (its provenance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceHashes {
+    pub image: String,
+    pub segmentation: Option<String>,
 }
 
 impl Payload {

@@ -37,6 +37,9 @@ pub struct DatasetSchema {
     pub landmarks: DType,
     /// Feature models in name order.
     pub features: Vec<FeatureColumn>,
+    /// The pictures are stored resized (`convert --resolution`): the Parquet rows also
+    /// carry `image_source_sha256` and `segmentation_source_sha256`.
+    pub source_hashes: bool,
 }
 
 impl DatasetSchema {
@@ -203,6 +206,7 @@ pub fn discover(inventory: &Inventory, checks: &Checks, max_file_bytes: u64) -> 
     DatasetSchema {
         landmarks,
         features,
+        source_hashes: false,
     }
 }
 

@@ -13,6 +13,7 @@ mod interrupt;
 mod memory;
 mod package;
 mod plan;
+mod resolution;
 mod resume;
 mod scan;
 mod sources;

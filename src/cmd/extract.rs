@@ -21,5 +21,12 @@ pub(crate) fn run(config: &ExtractConfig, printer: &Printer) -> anyhow::Result<E
         done.format.name(),
         sanitize(&config.out.display().to_string())
     ));
+    if let Some(r) = &done.resize {
+        printer.status(&format!(
+            "note: the dataset was converted at {r}x{r} (--resolution {r}): the images, maps and landmarks written are the stored {r}x{r} ones, not the original {s}x{s} source bytes (the manifest's options.resize says how they were made; the Parquet *_source_sha256 columns name the source files)",
+            r = r.resolution,
+            s = r.source_size
+        ));
+    }
     Ok(ExitCode::Success)
 }

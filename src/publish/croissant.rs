@@ -287,14 +287,19 @@ pub fn document(facts: &Facts, meta: &Meta) -> Value {
     let tars: Vec<&ShardRecord> = facts.tar_shards().collect();
     distribution.extend(tars.iter().map(|s| file_object(s, "application/x-tar")));
     if !tars.is_empty() {
+        // `convert --resolution --image-format png` stores PNG images.
+        let image_format = match super::image_extension(manifest) {
+            "png" => ("PNG", "image/png"),
+            _ => ("JPEG", "image/jpeg"),
+        };
         distribution.push(json!({
             "@type": "cr:FileSet",
             "@id": WDS_IMAGES,
             "name": WDS_IMAGES,
-            "description": "the JPEG images inside the WebDataset tar shards",
+            "description": format!("the {} images inside the WebDataset tar shards", image_format.0),
             "containedIn": tars.iter().map(|s| json!({"@id": s.path})).collect::<Vec<_>>(),
-            "encodingFormat": "image/jpeg",
-            "includes": "*.jpg",
+            "encodingFormat": image_format.1,
+            "includes": format!("*.{}", super::image_extension(manifest)),
         }));
     }
 
@@ -332,6 +337,7 @@ pub fn document(facts: &Facts, meta: &Meta) -> Value {
         }));
     }
     if !tars.is_empty() {
+        let image_member = format!("^(.*)\\.{}$", super::image_extension(manifest));
         record_sets.push(json!({
             "@type": "cr:RecordSet",
             "@id": WDS_RECORDS,
@@ -344,7 +350,7 @@ pub fn document(facts: &Facts, meta: &Meta) -> Value {
                     "key",
                     &column_description("key", manifest),
                     json!("sc:Text"),
-                    wds_source(json!({"fileProperty": "filename"}), Some("^(.*)\\.jpg$")),
+                    wds_source(json!({"fileProperty": "filename"}), Some(&image_member)),
                 ),
                 field(
                     &format!("{WDS_RECORDS}/image"),

@@ -244,7 +244,7 @@ pub fn body(facts: &Facts, meta: &Meta, flavor: Flavor) -> String {
         line(&format!("*{subtitle}*"));
         line("");
     }
-    let size = manifest.options.image_size;
+    let size = super::stored_size(manifest);
     let points = manifest.landmarks.shape.first().copied().unwrap_or(110);
     let parts: Vec<String> = manifest
         .parts
@@ -278,8 +278,16 @@ pub fn body(facts: &Facts, meta: &Meta, flavor: Flavor) -> String {
         (true, _, _) => "Parquet shards",
         (false, _, _) => "WebDataset tar shards",
     };
+    let stored = match &manifest.options.resize {
+        None => "the source bytes of images and maps are stored unchanged".to_string(),
+        Some(r) => format!(
+            "images and maps were resized from {s}x{s} to {size}x{size} (images box-downscaled and encoded as {}, maps one label per block, landmarks scaled; every row keeps the sha256 of its source files)",
+            super::stored_encoding(r),
+            s = r.source_size
+        ),
+    };
     line(&format!(
-        "Packed by sfhq-pack {} into {formats}: every sample was validated first, the source bytes of images and maps are stored unchanged, and every shard is listed with its sha256.",
+        "Packed by sfhq-pack {} into {formats}: every sample was validated first, {stored}, and every shard is listed with its sha256.",
         manifest.tool.version
     ));
     line("");
@@ -422,8 +430,9 @@ pub fn body(facts: &Facts, meta: &Meta, flavor: Flavor) -> String {
             .iter()
             .find(|s| !s.tars.is_empty())
             .expect("has tars");
+        let image_ext = super::image_extension(manifest);
         line(&format!(
-            "With `webdataset`: each sample is `KEY.jpg`, `KEY.seg.png`, `KEY.landmarks.npy`, {}`KEY.json` (key, part, size, sha256 of each source file, and which modalities were `missing` and stood in for). `seg.png` is a label map, so decode it before the `\"pil\"` handler, which would turn it into RGB:",
+            "With `webdataset`: each sample is `KEY.{image_ext}`, `KEY.seg.png`, `KEY.landmarks.npy`, {}`KEY.json` (key, part, size, sha256 of each source file, and which modalities were `missing` and stood in for). `seg.png` is a label map, so decode it before the `\"pil\"` handler, which would turn it into RGB:",
             manifest
                 .features
                 .values()
@@ -444,7 +453,9 @@ pub fn body(facts: &Facts, meta: &Meta, flavor: Flavor) -> String {
             brace_pattern(&train.tars, flavor)
         ));
         line("    .decode(wds.handle_extension(\"seg.png\", lambda b: np.asarray(PIL.Image.open(io.BytesIO(b)))), \"pil\")");
-        line("    .to_tuple(\"__key__\", \"jpg\", \"seg.png\", \"landmarks.npy\", \"json\")");
+        line(&format!(
+            "    .to_tuple(\"__key__\", \"{image_ext}\", \"seg.png\", \"landmarks.npy\", \"json\")"
+        ));
         line(")");
         line("key, image, labels, landmarks, info = next(iter(ds))");
         line("```");

@@ -34,6 +34,7 @@ use crate::format::parquet::schema::arrow_schema;
 use crate::format::shard::ShardFormat;
 use crate::format::ShardRecord;
 use crate::manifest::Manifest;
+use crate::resize::ResizeRecord;
 use crate::schema::{DatasetSchema, FeatureColumn};
 use license::License;
 
@@ -450,6 +451,7 @@ pub fn dataset_schema(manifest: &Manifest) -> anyhow::Result<DatasetSchema> {
     Ok(DatasetSchema {
         landmarks: dtype_named(&manifest.landmarks.dtype)?,
         features,
+        source_hashes: manifest.options.resize.is_some(),
     })
 }
 
@@ -562,6 +564,11 @@ fn uncompressed_bytes(path: &Path) -> anyhow::Result<u64> {
 
 /// What a column holds, for the card, Croissant and Kaggle.
 pub fn column_description(name: &str, manifest: &Manifest) -> String {
+    if let Some(resize) = &manifest.options.resize {
+        if let Some(text) = resized_column_description(name, manifest, resize) {
+            return text;
+        }
+    }
     let points = manifest.landmarks.shape.first().copied().unwrap_or(110);
     let size = manifest.options.image_size;
     match name {
@@ -581,6 +588,65 @@ pub fn column_description(name: &str, manifest: &Manifest) -> String {
         "source_dtypes" => "JSON: dtypes of this sample's source arrays where they differ from the column's (sfhq-pack extract restores them); null when none differ".to_string(),
         other => format!("column {other}"),
     }
+}
+
+/// The width and height of the stored images and maps.
+pub fn stored_size(manifest: &Manifest) -> u32 {
+    manifest
+        .options
+        .resize
+        .as_ref()
+        .map_or(manifest.options.image_size, |r| r.resolution)
+}
+
+/// The extension of the image member of WebDataset samples.
+pub fn image_extension(manifest: &Manifest) -> &'static str {
+    manifest
+        .options
+        .resize
+        .as_ref()
+        .map_or("jpg", |r| r.image_format.extension())
+}
+
+/// How the stored images were encoded, in words: `JPEG (quality 95, 4:4:4)`.
+pub fn stored_encoding(resize: &ResizeRecord) -> String {
+    match (resize.jpeg_quality, &resize.chroma_subsampling) {
+        (Some(q), Some(chroma)) => {
+            format!("{} (quality {q}, {chroma})", resize.image_format.name())
+        }
+        (Some(q), None) => format!("{} (quality {q})", resize.image_format.name()),
+        _ => format!("{} (lossless)", resize.image_format.name()),
+    }
+}
+
+/// The columns that say something else when the pictures were resized (`None`: the
+/// description does not change).
+fn resized_column_description(
+    name: &str,
+    manifest: &Manifest,
+    resize: &ResizeRecord,
+) -> Option<String> {
+    let (r, s) = (resize.resolution, resize.source_size);
+    let k = s / r.max(1);
+    let points = manifest.landmarks.shape.first().copied().unwrap_or(110);
+    Some(match name {
+        "image" => format!(
+            "the source image decoded, box-downscaled from {s}x{s} to {r}x{r} (mean of each {k}x{k} block) and encoded as {} by sfhq-pack: not the source bytes ({r}x{r} RGB)",
+            stored_encoding(resize)
+        ),
+        "image_sha256" => "sha256 of image.bytes, the stored resized image".to_string(),
+        "image_source_sha256" => format!("sha256 of the source image file ({s}x{s}) the stored image was made from"),
+        "width" | "height" => "of the stored image, in pixels".to_string(),
+        "segmentation" => format!(
+            "face-parsing label map: 8-bit grayscale PNG ({r}x{r}), labels 0-18, one label per {k}x{k} block of the source map (exact for SFHQ's maps, upscaled x4 from 256 by repeating pixels; a mixed block takes its most frequent label, ties to the smallest)"
+        ),
+        "segmentation_sha256" => "sha256 of segmentation.bytes, the stored resized map".to_string(),
+        "segmentation_source_sha256" => format!("sha256 of the source segmentation map ({s}x{s})"),
+        "landmarks" => format!(
+            "{points} (x, y) points in pixel coordinates of the stored {r}x{r} image (the source's times {r}/{s}): the 68 usual face points plus inner and outer hairline points"
+        ),
+        _ => return None,
+    })
 }
 
 /// The 19 face-parsing classes (CelebAMask-HQ order, as BiSeNet face parsing outputs them).

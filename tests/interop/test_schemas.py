@@ -49,8 +49,10 @@ def test_schema_is_valid_draft_2020_12_with_descriptions(name):
                 assert node.get("additionalProperties") is False, f"{where} is not closed"
                 # `created` and `dedup` (convert --dedup-threshold) are written only when asked for,
                 # `incomplete_parts` only when a part holds fewer samples than published,
-                # `published` only once `package` has written files into the folder
-                optional = {"created", "dedup", "incomplete_parts"}
+                # `published` only once `package` has written files into the folder,
+                # `options.resize` only with `convert --resolution` below the source size
+                # (and its `jpeg_quality`, `chroma_subsampling` only for JPEG images)
+                optional = {"created", "dedup", "incomplete_parts", "resize", "jpeg_quality", "chroma_subsampling"}
                 if where == "manifest":
                     optional.add("published")
                 assert set(node.get("required", [])) == set(node["properties"]) - optional, where

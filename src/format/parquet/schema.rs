@@ -67,21 +67,33 @@ pub(crate) fn image_struct_type() -> DataType {
 /// The Arrow schema of the dataset's rows and the `huggingface` feature description.
 pub(crate) fn arrow_schema(schema: &DatasetSchema, landmark_count: usize) -> (SchemaRef, String) {
     let landmarks = stored_dtype(schema.landmarks);
-    let mut fields = vec![
-        Field::new("key", DataType::Utf8, true),
-        Field::new("part", DataType::Int16, true),
-        Field::new("image", image_struct_type(), true),
-        Field::new("image_sha256", DataType::Utf8, true),
-        Field::new("width", DataType::Int32, true),
-        Field::new("height", DataType::Int32, true),
-        Field::new("segmentation", image_struct_type(), true),
-        Field::new("segmentation_sha256", DataType::Utf8, true),
-        Field::new(
+    // Resized pictures (`convert --resolution`) keep the sha256 of their source file in a
+    // column next to the sha256 of the stored bytes; the columns exist only then.
+    let source = |name: &str| {
+        schema
+            .source_hashes
+            .then(|| Field::new(format!("{name}_source_sha256"), DataType::Utf8, true))
+    };
+    let mut fields: Vec<Field> = [
+        Some(Field::new("key", DataType::Utf8, true)),
+        Some(Field::new("part", DataType::Int16, true)),
+        Some(Field::new("image", image_struct_type(), true)),
+        Some(Field::new("image_sha256", DataType::Utf8, true)),
+        source("image"),
+        Some(Field::new("width", DataType::Int32, true)),
+        Some(Field::new("height", DataType::Int32, true)),
+        Some(Field::new("segmentation", image_struct_type(), true)),
+        Some(Field::new("segmentation_sha256", DataType::Utf8, true)),
+        source("segmentation"),
+        Some(Field::new(
             "landmarks",
             fixed_list_type(landmarks, &[landmark_count, 2]),
             true,
-        ),
-    ];
+        )),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     let mut features = json!({
         "key": hf_value("string"),
         "part": hf_value("int16"),
@@ -93,6 +105,10 @@ pub(crate) fn arrow_schema(schema: &DatasetSchema, landmark_count: usize) -> (Sc
         "segmentation_sha256": hf_value("string"),
         "landmarks": hf_sequence(landmarks, &[landmark_count, 2]),
     });
+    if schema.source_hashes {
+        features["image_source_sha256"] = hf_value("string");
+        features["segmentation_source_sha256"] = hf_value("string");
+    }
     if !schema.features.is_empty() {
         let children: Vec<Field> = schema
             .features

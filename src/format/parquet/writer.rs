@@ -219,32 +219,47 @@ impl ParquetSink {
             .iter()
             .map(|p| p.landmarks.as_ref().map(|l| &l.value))
             .collect();
-        let mut columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &*r.key))),
-            Arc::new(rows.iter().map(|r| r.part).collect::<Int16Array>()),
-            blob_column(payloads.iter().map(|p| Some(&p.image))),
-            Arc::new(StringArray::from_iter_values(
+        // `image_source_sha256` and `segmentation_source_sha256`, when the schema has them.
+        let source_column = |hash: &dyn Fn(&Payload) -> Option<&str>| -> Option<ArrayRef> {
+            self.schema.source_hashes.then(|| {
+                Arc::new(payloads.iter().map(|p| hash(p)).collect::<StringArray>()) as ArrayRef
+            })
+        };
+        let columns: Vec<Option<ArrayRef>> = vec![
+            Some(Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &*r.key),
+            ))),
+            Some(Arc::new(
+                rows.iter().map(|r| r.part).collect::<Int16Array>(),
+            )),
+            Some(blob_column(payloads.iter().map(|p| Some(&p.image)))),
+            Some(Arc::new(StringArray::from_iter_values(
                 payloads.iter().map(|p| p.image.sha256.as_str()),
-            )),
-            Arc::new(Int32Array::from_iter_values(
+            ))),
+            source_column(&|p| p.source.as_ref().map(|s| s.image.as_str())),
+            Some(Arc::new(Int32Array::from_iter_values(
                 payloads.iter().map(|p| p.width as i32),
-            )),
-            Arc::new(Int32Array::from_iter_values(
+            ))),
+            Some(Arc::new(Int32Array::from_iter_values(
                 payloads.iter().map(|p| p.height as i32),
+            ))),
+            Some(blob_column(
+                payloads.iter().map(|p| p.segmentation.as_ref()),
             )),
-            blob_column(payloads.iter().map(|p| p.segmentation.as_ref())),
-            Arc::new(
+            Some(Arc::new(
                 payloads
                     .iter()
                     .map(|p| p.segmentation.as_ref().map(|s| s.sha256.as_str()))
                     .collect::<StringArray>(),
-            ),
-            fixed_list_column(
+            )),
+            source_column(&|p| p.source.as_ref().and_then(|s| s.segmentation.as_deref())),
+            Some(fixed_list_column(
                 &landmarks,
                 stored_dtype(self.schema.landmarks),
                 &[self.options.landmark_count, 2],
-            )?,
+            )?),
         ];
+        let mut columns: Vec<ArrayRef> = columns.into_iter().flatten().collect();
         if !self.schema.features.is_empty() {
             let mut children = Vec::with_capacity(self.schema.features.len());
             for column in &self.schema.features {

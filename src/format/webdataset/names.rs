@@ -96,7 +96,8 @@ pub(crate) struct SampleInfo {
     pub height: u32,
     /// Source file names.
     pub files: Files,
-    /// sha256 of each source file.
+    /// sha256 of each source file (of the stored image and map when `source_sha256` is
+    /// present).
     pub sha256: Files,
     /// Member extension -> the model name in the source pickle.
     pub pretrained_features: BTreeMap<String, String>,
@@ -106,4 +107,9 @@ pub(crate) struct SampleInfo {
     /// dtype): members carry their column's dtype, so every sample has one type per member.
     #[serde(default)]
     pub source_dtypes: BTreeMap<String, String>,
+    /// `convert --resolution`: the stored image and map were resized; `sha256` holds the
+    /// hashes of the stored members and this the hashes of the source files they were
+    /// made from. Absent when the members are the source bytes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub source_sha256: Option<crate::sample::SourceHashes>,
 }

@@ -175,6 +175,7 @@ impl WebDatasetSink {
                 .collect(),
             missing,
             source_dtypes,
+            source_sha256: p.source.clone(),
         };
         members.push((format!("{key}.json"), serde_json::to_vec(&info)?));
         Ok(members)
