@@ -10,7 +10,8 @@ use crate::exit::EXIT_CODES_HELP;
 #[derive(Debug, Parser)]
 #[command(
     name = "sfhq-pack",
-    version,
+    // The version and, in a build from a git checkout, the commit (see build.rs).
+    version = env!("SFHQ_PACK_VERSION"),
     about = "Turn SFHQ downloads (folders or Kaggle zips) into checksummed Parquet shards with a manifest",
     after_help = EXIT_CODES_HELP
 )]
@@ -54,6 +55,37 @@ pub enum Command {
     /// Find every pair of near-duplicate samples (feature cosine similarity >= threshold, exactly) and their groups.
     #[command(after_help = DEDUP_EXIT_CODES_HELP)]
     Dedup(DedupArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of sfhq-pack or of one command on stdout.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install:
+  bash  sfhq-pack completions bash > ~/.local/share/bash-completion/completions/sfhq-pack
+  zsh   sfhq-pack completions zsh > ~/.zfunc/_sfhq-pack   (with fpath+=~/.zfunc before compinit)
+  fish  sfhq-pack completions fish > ~/.config/fish/completions/sfhq-pack.fish";
+
+const MAN_HELP: &str = "\
+Read it with `sfhq-pack man | man -l -`, or install it:
+  sfhq-pack man > ~/.local/share/man/man1/sfhq-pack.1
+  sfhq-pack man convert > ~/.local/share/man/man1/sfhq-pack-convert.1";
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose page to print (e.g. convert); the main page when absent.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 /// `dedup` reports pairs through its exit code.

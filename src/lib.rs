@@ -79,6 +79,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dedup(args) => {
             config::DedupCommandConfig::from_args(args).and_then(|c| cmd::dedup::run(&c, &printer))
         }
+        Command::Completions(args) => cmd::completions::run(args.shell),
+        Command::Man(args) => cmd::completions::run_man(args.command.as_deref()),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,7 @@ mod dedup;
 mod determinism;
 mod extract;
 mod hostile;
+mod install;
 mod interrupt;
 mod memory;
 mod package;

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with a `run` that takes its resolved settings, calls an
 //! engine and prints: args -> config -> engine -> print. Shared printing lives here.
 
+pub(crate) mod completions;
 pub(crate) mod convert;
 pub(crate) mod dedup;
 pub(crate) mod extract;
