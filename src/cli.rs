@@ -55,6 +55,10 @@ pub enum Command {
     /// Find every pair of near-duplicate samples (feature cosine similarity >= threshold, exactly) and their groups.
     #[command(after_help = DEDUP_EXIT_CODES_HELP)]
     Dedup(DedupArgs),
+    /// Write an HTML page to look at the data: overview, every excluded sample with its
+    /// overlays, a seeded gallery, distributions. Opens offline.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
     #[command(after_help = COMPLETIONS_HELP)]
     Completions(CompletionsArgs),
@@ -73,6 +77,38 @@ const MAN_HELP: &str = "\
 Read it with `sfhq-pack man | man -l -`, or install it:
   sfhq-pack man > ~/.local/share/man/man1/sfhq-pack.1
   sfhq-pack man convert > ~/.local/share/man/man1/sfhq-pack-convert.1";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// SFHQ parts (folders or Kaggle zips: validated for the report), or one folder
+    /// written by `convert` (its manifest and Parquet shards are read).
+    #[arg(required = true, value_name = "SRC|DIR")]
+    pub sources: Vec<PathBuf>,
+
+    /// Report folder: index.html and its pictures (img/) are written there. Must be new,
+    /// empty, or an earlier report.
+    #[arg(long, short, value_name = "REPORT_DIR")]
+    pub out: PathBuf,
+
+    /// Seed of the sample choice (gallery and statistics): the same seed, the same page.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+
+    /// Cards per validation code; the rest are counted.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub per_code: usize,
+
+    /// Valid samples in the gallery.
+    #[arg(long, default_value_t = 12, value_name = "N")]
+    pub gallery: usize,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+
+    /// Print a summary of the page (cards, gallery keys, files) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {

@@ -13,6 +13,7 @@ mod interrupt;
 mod memory;
 mod package;
 mod plan;
+mod report;
 mod resume;
 mod scan;
 mod sources;

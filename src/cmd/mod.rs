@@ -7,6 +7,7 @@ pub(crate) mod dedup;
 pub(crate) mod extract;
 pub(crate) mod package;
 pub(crate) mod plan;
+pub(crate) mod report;
 pub(crate) mod scan;
 pub(crate) mod validate;
 pub(crate) mod verify;
