@@ -89,7 +89,7 @@ fn report_on_broken_sources_shows_every_excluded_sample() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| k.as_str().unwrap())
+        .map(|g| g["key"].as_str().unwrap())
         .collect();
     for key in &gallery {
         assert!(!excluded.iter().any(|e| e.as_str() == *key));
@@ -141,8 +141,9 @@ fn report_on_a_converted_folder_matches_the_sources_gallery() {
     assert_eq!(summary["statistics_samples"], 10);
     let page = assert_self_contained(&t.join("from-shards"));
     assert!(page.contains("parquet shards"));
-    for key in summary["gallery"].as_array().unwrap() {
-        assert!(page.contains(key.as_str().unwrap()));
+    for entry in summary["gallery"].as_array().unwrap() {
+        assert!(page.contains(entry["key"].as_str().unwrap()));
+        assert_eq!(entry["pictures"].as_array().unwrap().len(), 4);
     }
     // The same seed picks the same samples from the sources and from the shards, and
     // draws the same pixels (the shards hold the source bytes unchanged).

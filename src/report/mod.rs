@@ -67,6 +67,14 @@ pub struct CardSummary {
     pub pictures: Vec<String>,
 }
 
+/// One gallery sample, as `--json` lists it.
+#[derive(Debug, Serialize)]
+pub struct GalleryEntry {
+    pub key: String,
+    /// Picture files relative to the report folder.
+    pub pictures: Vec<String>,
+}
+
 /// `report --json`: what the page holds (schema/report-page.schema.json).
 #[derive(Debug, Serialize)]
 pub struct ReportSummary {
@@ -83,7 +91,7 @@ pub struct ReportSummary {
     pub cards: Vec<CardSummary>,
     /// Samples with a code beyond --per-code: counted on the page, no card.
     pub not_shown: BTreeMap<Code, u64>,
-    pub gallery: Vec<String>,
+    pub gallery: Vec<GalleryEntry>,
     /// Valid samples decoded for the class shares and landmark density.
     pub statistics_samples: u64,
     pub seed: u64,
@@ -294,6 +302,11 @@ pub fn run(
 }
 
 fn summary(config: &ReportConfig, page: &Page, files: Vec<String>) -> ReportSummary {
+    let pictures_of = |key: &String| {
+        page.drawn.get(key).map_or_else(Vec::new, |d| {
+            d.pictures.iter().map(|(_, f)| f.clone()).collect()
+        })
+    };
     let mut cards = Vec::new();
     for (name, sections) in [
         ("excluded", &page.excluded_sections),
@@ -314,9 +327,7 @@ fn summary(config: &ReportConfig, page: &Page, files: Vec<String>) -> ReportSumm
                     key: key.clone(),
                     section: name,
                     codes: codes.into_iter().collect(),
-                    pictures: page.drawn.get(key).map_or_else(Vec::new, |d| {
-                        d.pictures.iter().map(|(_, f)| f.clone()).collect()
-                    }),
+                    pictures: pictures_of(key),
                 });
             }
         }
@@ -340,7 +351,14 @@ fn summary(config: &ReportConfig, page: &Page, files: Vec<String>) -> ReportSumm
         warnings: o.warnings.clone(),
         cards,
         not_shown,
-        gallery: page.gallery.clone(),
+        gallery: page
+            .gallery
+            .iter()
+            .map(|key| GalleryEntry {
+                key: key.clone(),
+                pictures: pictures_of(key),
+            })
+            .collect(),
         statistics_samples: page.statistics_samples,
         seed: page.seed,
         files,
