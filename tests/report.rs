@@ -200,3 +200,39 @@ fn report_replaces_its_own_folder_and_refuses_others() {
     .expect_code(2)
     .expect_stderr_contains("a folder written by convert is reported on its own");
 }
+
+#[test]
+fn package_hf_puts_a_preview_grid_in_the_card() {
+    let t = TestDir::new();
+    let dir = crate::package::converted(&t, "out");
+    crate::package::package(&t, &dir, &["--hf", "--license", "CC0-1.0"])
+        .expect_code(0)
+        .expect_stdout_contains("preview.png: 8 samples with their segmentation map and landmarks");
+    let preview = std::fs::read(dir.join("preview.png")).expect("preview.png written");
+    let grid = image::load_from_memory(&preview).unwrap().to_rgb8();
+    assert_eq!(grid.dimensions(), (1024, 512), "4 x 2 tiles of 256 pixels");
+    let dots = grid.pixels().filter(|p| p.0 == [0, 255, 0]).count();
+    assert!(dots > 8 * 100, "landmark dots drawn on every tile: {dots} pixels");
+    let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let title = card.find("\n# ").expect("a title");
+    let image = card.find("](preview.png)").expect("the card shows preview.png");
+    assert!(image > title, "the preview comes after the title");
+    // Recorded like the card: verify checks it, a second run needs --overwrite.
+    let manifest = read_json(&dir.join("manifest.json"));
+    let published: Vec<&str> = manifest["published"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert!(published.contains(&"preview.png"), "{published:?}");
+    t.run(["verify".as_ref(), dir.as_os_str()]).expect_code(0);
+    crate::package::package(&t, &dir, &["--hf", "--license", "CC0-1.0"])
+        .expect_code(2)
+        .expect_stderr_contains("preview.png");
+    crate::package::package(&t, &dir, &["--hf", "--license", "CC0-1.0", "--overwrite"])
+        .expect_code(0);
+    assert_eq!(std::fs::read(dir.join("preview.png")).unwrap(), preview, "same bytes");
+    std::fs::write(dir.join("preview.png"), b"edited").unwrap();
+    t.run(["verify".as_ref(), dir.as_os_str()]).expect_code(1);
+}

@@ -76,6 +76,17 @@ impl Rgb {
         self.pixels[i..i + 3].copy_from_slice(&colour);
     }
 
+    /// Copies `other` with its top left corner at (x0, y0), clipped to this picture.
+    pub fn paste(&mut self, other: &Rgb, x0: u32, y0: u32) {
+        for y in 0..other.height {
+            for x in 0..other.width {
+                let i = (y as usize * other.width as usize + x as usize) * 3;
+                let colour = [other.pixels[i], other.pixels[i + 1], other.pixels[i + 2]];
+                self.set(i64::from(x0 + x), i64::from(y0 + y), colour);
+            }
+        }
+    }
+
     /// PNG bytes (8-bit RGB).
     pub fn to_png(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -444,6 +455,15 @@ mod tests {
         labels[5] = 2; // second tile, first row
         assert_eq!(map(8, 4, &labels).pure_block_share(), 0.5);
         assert_eq!(map(3, 3, &[0; 9]).pure_block_share(), 0.0);
+    }
+
+    #[test]
+    fn paste_places_and_clips() {
+        let mut grid = Rgb::filled(4, 2, [0, 0, 0]);
+        grid.paste(&Rgb::filled(2, 2, [9, 9, 9]), 3, 1);
+        assert_eq!(grid.get(3, 1), [9, 9, 9]);
+        assert_eq!(grid.get(2, 1), [0, 0, 0]);
+        assert_eq!(grid.get(3, 0), [0, 0, 0]);
     }
 
     #[test]

@@ -567,3 +567,64 @@ fn check_out_dir(out: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `package --hf`'s `preview.png`: the first `count` valid samples `seed` picks from a
+/// converted folder (as the report's gallery picks them), each drawn as its image with the
+/// coloured map blended over it and the landmarks as dots, in a grid of four columns of
+/// [`THUMBNAIL`]-pixel tiles. `None` when the folder holds no rows.
+pub(crate) fn preview_grid(
+    dir: &Path,
+    seed: u64,
+    count: usize,
+    max_file_bytes: u64,
+    max_pixels: u64,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let (_, input, sample) = gather::from_converted(dir, seed, count, max_file_bytes)?;
+    let keys: Vec<&String> = sample.iter().take(count).collect();
+    if keys.is_empty() {
+        return Ok(None);
+    }
+    let tiles: Vec<Rgb> = keys
+        .par_iter()
+        .map(|key| preview_tile(input.files(key), max_pixels))
+        .collect();
+    let columns = tiles.len().min(4);
+    let rows = tiles.len().div_ceil(columns);
+    let mut grid = Rgb::filled(
+        THUMBNAIL * columns as u32,
+        THUMBNAIL * rows as u32,
+        [255, 255, 255],
+    );
+    for (i, tile) in tiles.iter().enumerate() {
+        let (x0, y0) = ((i % columns) as u32 * THUMBNAIL, (i / columns) as u32 * THUMBNAIL);
+        grid.paste(tile, x0, y0);
+    }
+    Ok(Some(grid.to_png()))
+}
+
+/// One preview tile: image, map blended at half opacity, landmarks; grey where a file
+/// could not be decoded.
+fn preview_tile(files: Option<Files>, max_pixels: u64) -> Rgb {
+    let blank = || Rgb::filled(THUMBNAIL, THUMBNAIL, draw::EMPTY);
+    let Some(files) = files else { return blank() };
+    let max_bytes = usize::try_from(max_pixels.saturating_mul(4)).unwrap_or(usize::MAX);
+    let image = files
+        .image
+        .and_then(Result::ok)
+        .and_then(|b| draw::decode_thumbnail(&b, THUMBNAIL, max_pixels).ok());
+    let Some((base, width, height)) = image else {
+        return blank();
+    };
+    let map = files
+        .segmentation
+        .and_then(Result::ok)
+        .and_then(|b| draw::decode_label_map(&b, max_bytes).ok());
+    let mut tile = match map {
+        Some(map) => draw::blend(&base, &map.coloured(base.width, base.height), 128),
+        None => base,
+    };
+    if let Some(Ok(points)) = files.landmarks {
+        draw::draw_landmarks(&mut tile, &points, width, height);
+    }
+    tile
+}
