@@ -236,3 +236,37 @@ fn package_hf_puts_a_preview_grid_in_the_card() {
     std::fs::write(dir.join("preview.png"), b"edited").unwrap();
     t.run(["verify".as_ref(), dir.as_os_str()]).expect_code(1);
 }
+
+#[test]
+fn an_interrupted_report_writes_no_page_and_exits_130() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let t = TestDir::new();
+    let src = t.join("big");
+    crate::memory::big_source(&src, 600, 300_000);
+    let out = t.join("report");
+    let child = Command::new(env!("CARGO_BIN_EXE_sfhq-pack"))
+        .args(["report", src.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args(["--threads", "1", "--deep"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The report folder is created before the validation pass starts.
+    let started = Instant::now();
+    while !out.exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("is incomplete: run report again"), "{stderr}");
+    assert!(!out.join("index.html").exists(), "no page after an interruption");
+}
