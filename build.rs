@@ -40,12 +40,18 @@ fn main() {
         // commit), and packed-refs (a branch that was packed).
         for name in ["HEAD", "packed-refs"] {
             if let Some(path) = git(&["rev-parse", "--git-path", name]) {
-                println!("cargo:rerun-if-changed={}", manifest_dir.join(path).display());
+                println!(
+                    "cargo:rerun-if-changed={}",
+                    manifest_dir.join(path).display()
+                );
             }
         }
         if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
             if let Some(path) = git(&["rev-parse", "--git-path", &reference]) {
-                println!("cargo:rerun-if-changed={}", manifest_dir.join(path).display());
+                println!(
+                    "cargo:rerun-if-changed={}",
+                    manifest_dir.join(path).display()
+                );
             }
         }
     }

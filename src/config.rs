@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use crate::cli::{
-    CheckArgs, ConvertArgs, DedupArgs, ExtractArgs, FormatArg, PackageArgs, PlanArgs, ScanArgs,
-    ReportArgs, ShardingArgs, Target, ValidateArgs, VerifyArgs,
+    CheckArgs, ConvertArgs, DedupArgs, ExtractArgs, FormatArg, PackageArgs, PlanArgs, ReportArgs,
+    ScanArgs, ShardingArgs, Target, ValidateArgs, VerifyArgs,
 };
 use crate::decode::pickle::PickleLimits;
 use crate::dedup::DedupConfig;

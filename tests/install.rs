@@ -28,8 +28,16 @@ fn completions_and_man_print_on_stdout() {
     run.expect_code(2);
     let run = run_in(dir.path(), ["man", "report"]);
     run.expect_code(0);
-    assert!(run.stdout.contains(".TH sfhq-pack-report 1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(".TH sfhq-pack-report 1"),
+        "{}",
+        run.stdout
+    );
     let run = run_in(dir.path(), ["man", "nope"]);
     run.expect_code(2);
-    assert!(run.stderr.contains("no command named \"nope\""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no command named \"nope\""),
+        "{}",
+        run.stderr
+    );
 }

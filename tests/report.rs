@@ -28,7 +28,10 @@ fn assert_self_contained(dir: &Path) -> String {
             src.starts_with("img/") && src.ends_with(".png"),
             "picture outside img/: {src}"
         );
-        assert!(dir.join(src).is_file(), "the page names a missing file: {src}");
+        assert!(
+            dir.join(src).is_file(),
+            "the page names a missing file: {src}"
+        );
     }
     page
 }
@@ -149,7 +152,15 @@ fn report_on_a_converted_folder_matches_the_sources_gallery() {
     // draws the same pixels (the shards hold the source bytes unchanged).
     let mut args: Vec<std::ffi::OsString> = vec!["report".into()];
     args.extend(good_sources().into_iter().map(Into::into));
-    for extra in ["--out", "from-sources", "--json", "--gallery", "4", "--seed", "7"] {
+    for extra in [
+        "--out",
+        "from-sources",
+        "--json",
+        "--gallery",
+        "4",
+        "--seed",
+        "7",
+    ] {
         args.push(extra.into());
     }
     let raw = t.run(args);
@@ -212,10 +223,15 @@ fn package_hf_puts_a_preview_grid_in_the_card() {
     let grid = image::load_from_memory(&preview).unwrap().to_rgb8();
     assert_eq!(grid.dimensions(), (1024, 512), "4 x 2 tiles of 256 pixels");
     let dots = grid.pixels().filter(|p| p.0 == [0, 255, 0]).count();
-    assert!(dots > 8 * 100, "landmark dots drawn on every tile: {dots} pixels");
+    assert!(
+        dots > 8 * 100,
+        "landmark dots drawn on every tile: {dots} pixels"
+    );
     let card = std::fs::read_to_string(dir.join("README.md")).unwrap();
     let title = card.find("\n# ").expect("a title");
-    let image = card.find("](preview.png)").expect("the card shows preview.png");
+    let image = card
+        .find("](preview.png)")
+        .expect("the card shows preview.png");
     assert!(image > title, "the preview comes after the title");
     // Recorded like the card: verify checks it, a second run needs --overwrite.
     let manifest = read_json(&dir.join("manifest.json"));
@@ -232,7 +248,11 @@ fn package_hf_puts_a_preview_grid_in_the_card() {
         .expect_stderr_contains("preview.png");
     crate::package::package(&t, &dir, &["--hf", "--license", "CC0-1.0", "--overwrite"])
         .expect_code(0);
-    assert_eq!(std::fs::read(dir.join("preview.png")).unwrap(), preview, "same bytes");
+    assert_eq!(
+        std::fs::read(dir.join("preview.png")).unwrap(),
+        preview,
+        "same bytes"
+    );
     std::fs::write(dir.join("preview.png"), b"edited").unwrap();
     t.run(["verify".as_ref(), dir.as_os_str()]).expect_code(1);
 }
@@ -247,7 +267,12 @@ fn an_interrupted_report_writes_no_page_and_exits_130() {
     crate::memory::big_source(&src, 600, 300_000);
     let out = t.join("report");
     let child = Command::new(env!("CARGO_BIN_EXE_sfhq-pack"))
-        .args(["report", src.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "report",
+            src.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .args(["--threads", "1", "--deep"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -267,6 +292,12 @@ fn an_interrupted_report_writes_no_page_and_exits_130() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("is incomplete: run report again"), "{stderr}");
-    assert!(!out.join("index.html").exists(), "no page after an interruption");
+    assert!(
+        stderr.contains("is incomplete: run report again"),
+        "{stderr}"
+    );
+    assert!(
+        !out.join("index.html").exists(),
+        "no page after an interruption"
+    );
 }

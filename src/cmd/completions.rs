@@ -88,7 +88,14 @@ mod tests {
         for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
             let text = script(shell);
             assert!(text.contains(BIN), "{shell}: binary name missing");
-            for command in ["scan", "validate", "convert", "verify", "package", "completions"] {
+            for command in [
+                "scan",
+                "validate",
+                "convert",
+                "verify",
+                "package",
+                "completions",
+            ] {
                 assert!(text.contains(command), "{shell}: command {command} missing");
             }
         }

@@ -209,7 +209,10 @@ pub fn with_preview(card: &str, file: &str, samples: usize) -> String {
         "![{samples} samples: the image with its segmentation map blended over it and its landmarks as green dots]({file})\n\n"
     );
     // The body starts with `# title` and a blank line, after the front matter.
-    match card.find("\n# ").and_then(|t| card[t + 1..].find("\n\n").map(|e| t + 1 + e + 2)) {
+    match card
+        .find("\n# ")
+        .and_then(|t| card[t + 1..].find("\n\n").map(|e| t + 1 + e + 2))
+    {
         Some(at) => format!("{}{image}{}", &card[..at], &card[at..]),
         None => format!("{card}\n{image}"),
     }

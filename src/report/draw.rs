@@ -424,7 +424,10 @@ mod tests {
         assert_eq!(blend(&grey, &coloured, 255), coloured);
 
         let counts = m.histogram();
-        assert_eq!((counts[1], counts[10], counts[17], counts[200]), (1, 1, 1, 1));
+        assert_eq!(
+            (counts[1], counts[10], counts[17], counts[200]),
+            (1, 1, 1, 1)
+        );
     }
 
     #[test]
@@ -500,7 +503,10 @@ mod tests {
             let mut writer = encoder.write_header().unwrap();
             writer.write_image_data(&[17, 3]).unwrap();
         }
-        assert_eq!(decode_label_map(&grey, 1 << 20).unwrap(), map(2, 1, &[17, 3]));
+        assert_eq!(
+            decode_label_map(&grey, 1 << 20).unwrap(),
+            map(2, 1, &[17, 3])
+        );
         assert!(decode_label_map(b"nope", 1 << 20)
             .unwrap_err()
             .contains("not a readable PNG"));

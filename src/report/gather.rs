@@ -64,7 +64,7 @@ pub(crate) struct Files {
 /// Where the pixels of chosen samples come from.
 pub(crate) enum Input {
     Sources {
-        inventory: Inventory,
+        inventory: Box<Inventory>,
         max_file_bytes: u64,
     },
     Converted {
@@ -148,7 +148,9 @@ fn landmarks(bytes: &[u8]) -> Result<Vec<[f64; 2]>, String> {
 
 fn points(shape: &[usize], values: Vec<f64>) -> Result<Vec<[f64; 2]>, String> {
     if shape.last() != Some(&2) {
-        return Err(format!("landmarks not drawn: shape {shape:?} is not (N, 2)"));
+        return Err(format!(
+            "landmarks not drawn: shape {shape:?} is not (N, 2)"
+        ));
     }
     Ok(values.chunks_exact(2).map(|p| [p[0], p[1]]).collect())
 }
@@ -241,7 +243,7 @@ pub(crate) fn from_sources(
         sizes_of_every_image: true,
     };
     let input = Input::Sources {
-        inventory,
+        inventory: Box::new(inventory),
         max_file_bytes: check.max_file_bytes,
     };
     Ok(Some((overview, input, valid)))
@@ -330,7 +332,11 @@ pub(crate) fn from_converted(
             .parts
             .iter()
             .map(|(p, n)| {
-                let name = if p == "none" { p.clone() } else { format!("pt{p}") };
+                let name = if p == "none" {
+                    p.clone()
+                } else {
+                    format!("pt{p}")
+                };
                 (name, *n)
             })
             .collect(),
@@ -367,13 +373,16 @@ fn read_keys(path: &Path) -> anyhow::Result<Vec<String>> {
     for batch in builder.with_projection(mask).build()? {
         let batch = batch?;
         let column = column(&batch, "key")?;
-        let strings = column
-            .as_string_opt::<i32>()
-            .with_context(|| format!("column 'key' is {}, expected a string", column.data_type()))?;
+        let strings = column.as_string_opt::<i32>().with_context(|| {
+            format!("column 'key' is {}, expected a string", column.data_type())
+        })?;
         keys.extend(strings.iter().map(|k| k.unwrap_or_default().to_string()));
     }
     Ok(keys)
 }
+
+/// A picture's bytes, or why they are not drawn.
+type Bytes = Result<Vec<u8>, String>;
 
 /// The `bytes` child of a picture column at `row`, with its `path` when present.
 fn picture(
@@ -381,13 +390,16 @@ fn picture(
     name: &str,
     row: usize,
     max_file_bytes: u64,
-) -> anyhow::Result<Option<(Option<String>, Result<Vec<u8>, String>)>> {
+) -> anyhow::Result<Option<(Option<String>, Bytes)>> {
     let Some(array) = batch.column_by_name(name) else {
         return Ok(None);
     };
-    let fields = array
-        .as_struct_opt()
-        .with_context(|| format!("column '{name}' is {}, expected a struct", array.data_type()))?;
+    let fields = array.as_struct_opt().with_context(|| {
+        format!(
+            "column '{name}' is {}, expected a struct",
+            array.data_type()
+        )
+    })?;
     if fields.is_null(row) {
         return Ok(None);
     }
@@ -465,7 +477,9 @@ fn read_rows(
         .collect();
     let mask = ProjectionMask::roots(
         builder.parquet_schema(),
-        roots.iter().filter_map(|name| builder.schema().index_of(name).ok()),
+        roots
+            .iter()
+            .filter_map(|name| builder.schema().index_of(name).ok()),
     );
     let reader = builder
         .with_projection(mask)

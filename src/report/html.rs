@@ -318,7 +318,13 @@ fn bar_chart(bars: &[(String, f64, [u8; 3])]) -> String {
 }
 
 /// Counts of `values` in `bins` equal bins over [min, max], as vertical bars.
-fn histogram(values: &[f64], min: f64, max: f64, bins: usize, label: impl Fn(f64) -> String) -> String {
+fn histogram(
+    values: &[f64],
+    min: f64,
+    max: f64,
+    bins: usize,
+    label: impl Fn(f64) -> String,
+) -> String {
     let mut counts = vec![0u64; bins];
     let span = max - min;
     for &v in values {

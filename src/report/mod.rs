@@ -101,7 +101,7 @@ pub struct ReportSummary {
 
 /// How a run ended.
 pub enum Outcome {
-    Written(ReportSummary),
+    Written(Box<ReportSummary>),
     Interrupted,
 }
 
@@ -227,7 +227,13 @@ pub fn run(
             });
             let draw = drawn_keys.contains(key);
             let result = decode_sample(
-                *index, key, files, draw, &config.out, image_size, max_pixels,
+                *index,
+                key,
+                files,
+                draw,
+                &config.out,
+                image_size,
+                max_pixels,
             )?;
             progress.advance(1, bytes);
             Ok(Some((key.clone(), result)))
@@ -298,7 +304,7 @@ pub fn run(
     write_file(&config.out.join(PAGE), text.as_bytes())?;
     files.push(PAGE.to_string());
     files.sort();
-    Ok(Outcome::Written(summary(config, &page, files)))
+    Ok(Outcome::Written(Box::new(summary(config, &page, files))))
 }
 
 fn summary(config: &ReportConfig, page: &Page, files: Vec<String>) -> ReportSummary {
@@ -342,7 +348,11 @@ fn summary(config: &ReportConfig, page: &Page, files: Vec<String>) -> ReportSumm
     let o = &page.overview;
     ReportSummary {
         page: config.out.join(PAGE).display().to_string(),
-        input: if page.converted { "converted" } else { "sources" },
+        input: if page.converted {
+            "converted"
+        } else {
+            "sources"
+        },
         samples: o.samples,
         valid: o.valid,
         excluded: o.excluded.len() as u64,
@@ -560,7 +570,10 @@ fn check_out_dir(out: &Path) -> anyhow::Result<()> {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.ends_with(".png") && entry.path().is_file() {
                 std::fs::remove_file(entry.path()).with_context(|| {
-                    format!("{}: cannot remove an earlier picture", entry.path().display())
+                    format!(
+                        "{}: cannot remove an earlier picture",
+                        entry.path().display()
+                    )
                 })?;
             }
         }
@@ -596,7 +609,10 @@ pub(crate) fn preview_grid(
         [255, 255, 255],
     );
     for (i, tile) in tiles.iter().enumerate() {
-        let (x0, y0) = ((i % columns) as u32 * THUMBNAIL, (i / columns) as u32 * THUMBNAIL);
+        let (x0, y0) = (
+            (i % columns) as u32 * THUMBNAIL,
+            (i / columns) as u32 * THUMBNAIL,
+        );
         grid.paste(tile, x0, y0);
     }
     Ok(Some(grid.to_png()))
