@@ -13,7 +13,7 @@ pub(crate) fn run(config: &ReportCommandConfig, printer: &Printer) -> anyhow::Re
         Outcome::Written(summary) => summary,
         Outcome::Interrupted => {
             printer.status(&format!(
-                "sfhq-pack: interrupted; {} is incomplete: run report again",
+                "sfhq-pack: interrupted; no page written to {} (a folder this run created is removed): run report again",
                 config.report.out.display()
             ));
             return Ok(ExitCode::Interrupted);

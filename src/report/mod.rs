@@ -151,7 +151,9 @@ fn is_converted(path: &Path) -> bool {
     path.is_dir() && path.join(crate::manifest::MANIFEST_FILE).is_file()
 }
 
-/// Runs the report: gathers, draws, writes the pictures then the page.
+/// Runs the report: gathers, draws, writes the pictures then the page. A report folder
+/// this run created is removed again when the run fails or is interrupted, so that no
+/// half-written report is left.
 pub fn run(
     config: &ReportConfig,
     progress: &dyn Progress,
@@ -164,7 +166,20 @@ pub fn run(
             converted[0].display()
         );
     }
-    check_out_dir(&config.out)?;
+    let created = check_out_dir(&config.out)?;
+    let outcome = write_report(config, progress, interrupted);
+    if created && !matches!(outcome, Ok(Outcome::Written(_))) {
+        let _ = std::fs::remove_dir_all(&config.out);
+    }
+    outcome
+}
+
+fn write_report(
+    config: &ReportConfig,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<Outcome> {
+    let converted: Vec<&PathBuf> = config.inputs.iter().filter(|p| is_converted(p)).collect();
     let sample_size = STATISTICS_SAMPLE.max(config.gallery);
     let (overview, input, statistics) = if let Some(dir) = converted.first() {
         gather::from_converted(dir, config.seed, sample_size, config.check.max_file_bytes)?
@@ -527,13 +542,15 @@ fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// The report folder must be new, empty, or an earlier report (whose pictures are then
-/// removed); any other content stops the run before anything is written.
-fn check_out_dir(out: &Path) -> anyhow::Result<()> {
+/// removed); any other content stops the run before anything is written. Returns whether
+/// the folder was created here.
+fn check_out_dir(out: &Path) -> anyhow::Result<bool> {
     let entries = match std::fs::read_dir(out) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return std::fs::create_dir_all(out)
-                .with_context(|| format!("{}: cannot create the report folder", out.display()));
+            std::fs::create_dir_all(out)
+                .with_context(|| format!("{}: cannot create the report folder", out.display()))?;
+            return Ok(true);
         }
         Err(e) => {
             return Err(e).with_context(|| format!("{}: cannot read the folder", out.display()))
@@ -544,7 +561,7 @@ fn check_out_dir(out: &Path) -> anyhow::Result<()> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     if names.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     let page = out.join(PAGE);
     let ours = std::fs::read_to_string(&page)
@@ -578,7 +595,7 @@ fn check_out_dir(out: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 /// `package --hf`'s `preview.png`: the first `count` valid samples `seed` picks from a
