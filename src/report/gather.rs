@@ -13,8 +13,11 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context as _;
 use arrow::array::{Array as _, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
 use parquet::arrow::ProjectionMask;
+use parquet::file::metadata::PageIndexPolicy;
 use sha2::{Digest, Sha256};
 
 use crate::config::CheckConfig;
@@ -251,11 +254,14 @@ pub(crate) fn from_sources(
 
 /// A converted folder: the manifest, the key column of every Parquet shard, and the rows
 /// of the `sample_size` valid samples `seed` picks (read with a row selection, so only
-/// their pages are decoded). Returns the overview, the input and the statistics sample.
+/// their pages are decoded; image bytes are kept for the first `with_images` of them only,
+/// the ones drawn, so memory stays flat). Returns the overview, the input and the
+/// statistics sample.
 pub(crate) fn from_converted(
     dir: &Path,
     seed: u64,
     sample_size: usize,
+    with_images: usize,
     max_file_bytes: u64,
 ) -> anyhow::Result<(Overview, Input, Vec<String>)> {
     let manifest = Manifest::read(dir)?;
@@ -284,6 +290,7 @@ pub(crate) fn from_converted(
         located.extend(keys.into_iter().enumerate().map(|(row, k)| (k, index, row)));
     }
     let order = seeded_order(located.iter().map(|(k, _, _)| k.as_str()), seed);
+    let drawn: BTreeSet<&str> = order.iter().take(with_images).copied().collect();
     let chosen: BTreeSet<&str> = order.into_iter().take(sample_size).collect();
     let mut wanted: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (key, shard, row) in &located {
@@ -292,10 +299,17 @@ pub(crate) fn from_converted(
         }
     }
     let mut rows = BTreeMap::new();
+    let mut image_sizes = Vec::new();
     for (shard, mut wanted_rows) in wanted {
         wanted_rows.sort_unstable();
         let path = dir.join(&shards[shard].path);
-        read_rows(&path, &wanted_rows, max_file_bytes, &mut rows).with_context(|| {
+        let keep_image = |key: &str| drawn.contains(key);
+        let into = Rows {
+            files: &mut rows,
+            image_sizes: &mut image_sizes,
+            keep_image: &keep_image,
+        };
+        read_rows(&path, &wanted_rows, max_file_bytes, into).with_context(|| {
             format!(
                 "{}: cannot read the sampled rows; run `sfhq-pack verify {}`",
                 path.display(),
@@ -317,10 +331,6 @@ pub(crate) fn from_converted(
         entry.0 += 1;
         entry.1 += shard.bytes;
     }
-    let image_sizes = rows
-        .values()
-        .filter_map(|f: &Files| f.image.as_ref()?.as_ref().ok().map(|b| b.len() as u64))
-        .collect();
     let overview = Overview {
         samples: manifest.rows + manifest.excluded.len() as u64,
         valid: manifest.rows,
@@ -355,9 +365,14 @@ pub(crate) fn from_converted(
     Ok((overview, input, sample))
 }
 
+/// A reader of one shard with its page index loaded, so that a row selection skips the
+/// pages of rows not chosen without reading them (a row group holds ~100 images).
 fn open_builder(path: &Path) -> anyhow::Result<ParquetRecordBatchReaderBuilder<File>> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    Ok(ParquetRecordBatchReaderBuilder::try_new(file)?)
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    Ok(ParquetRecordBatchReaderBuilder::try_new_with_options(
+        file, options,
+    )?)
 }
 
 fn column<'a>(batch: &'a RecordBatch, name: &str) -> anyhow::Result<&'a ArrayRef> {
@@ -451,11 +466,20 @@ fn landmark_row(batch: &RecordBatch, row: usize) -> anyhow::Result<Option<Vec<[f
 }
 
 /// Reads `wanted` rows (sorted) of one shard into `out`.
+/// Where [`read_rows`] puts what it reads.
+struct Rows<'a> {
+    files: &'a mut BTreeMap<String, Files>,
+    /// The size of every image read.
+    image_sizes: &'a mut Vec<u64>,
+    /// Whether a row's image bytes are kept (only the drawn rows' are).
+    keep_image: &'a dyn Fn(&str) -> bool,
+}
+
 fn read_rows(
     path: &Path,
     wanted: &[usize],
     max_file_bytes: u64,
-    out: &mut BTreeMap<String, Files>,
+    out: Rows<'_>,
 ) -> anyhow::Result<()> {
     let builder = open_builder(path)?;
     let total = usize::try_from(builder.metadata().file_metadata().num_rows()).unwrap_or(0);
@@ -481,7 +505,9 @@ fn read_rows(
             .iter()
             .filter_map(|name| builder.schema().index_of(name).ok()),
     );
+    // Small batches: a batch holds whole pictures (about 300 kB each).
     let reader = builder
+        .with_batch_size(8)
         .with_projection(mask)
         .with_row_selection(RowSelection::from(selectors))
         .build()?;
@@ -493,14 +519,22 @@ fn read_rows(
             .context("column 'key' is not a string column")?;
         for row in 0..batch.num_rows() {
             let key = keys.value(row).to_string();
-            let image = picture(&batch, "image", row, max_file_bytes)?;
+            let mut image = picture(&batch, "image", row, max_file_bytes)?;
+            if let Some((_, Ok(bytes))) = &image {
+                out.image_sizes.push(bytes.len() as u64);
+            }
+            if !(out.keep_image)(&key) {
+                if let Some((_, data)) = &mut image {
+                    *data = Err("not drawn".to_string());
+                }
+            }
             let segmentation = picture(&batch, "segmentation", row, max_file_bytes)?;
             let mut names = Vec::new();
             for (p, _) in image.iter().chain(&segmentation) {
                 names.extend(p.clone());
             }
             let landmarks = landmark_row(&batch, row)?;
-            out.insert(
+            out.files.insert(
                 key,
                 Files {
                     image: image.map(|(_, d)| d),

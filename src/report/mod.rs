@@ -182,7 +182,13 @@ fn write_report(
     let converted: Vec<&PathBuf> = config.inputs.iter().filter(|p| is_converted(p)).collect();
     let sample_size = STATISTICS_SAMPLE.max(config.gallery);
     let (overview, input, statistics) = if let Some(dir) = converted.first() {
-        gather::from_converted(dir, config.seed, sample_size, config.check.max_file_bytes)?
+        gather::from_converted(
+            dir,
+            config.seed,
+            sample_size,
+            config.gallery,
+            config.check.max_file_bytes,
+        )?
     } else {
         let Some((overview, input, valid)) =
             gather::from_sources(&config.inputs, &config.check, progress, interrupted)?
@@ -609,7 +615,7 @@ pub(crate) fn preview_grid(
     max_file_bytes: u64,
     max_pixels: u64,
 ) -> anyhow::Result<Option<Vec<u8>>> {
-    let (_, input, sample) = gather::from_converted(dir, seed, count, max_file_bytes)?;
+    let (_, input, sample) = gather::from_converted(dir, seed, count, count, max_file_bytes)?;
     let keys: Vec<&String> = sample.iter().take(count).collect();
     if keys.is_empty() {
         return Ok(None);
