@@ -85,6 +85,11 @@ fn report_on_broken_sources_shows_every_excluded_sample() {
     assert!(files.contains(&"img/landmark-density.png".to_string()));
     // Issue messages and the legend are on the page.
     assert!(page.contains("segmentation.labels"));
+    // Codes link to their cards; a source-level code (orphans) has none to link to.
+    assert!(page.contains("href=\"#code-segmentation.labels\""));
+    assert!(page.contains("id=\"code-segmentation.labels\""));
+    assert!(page.contains("source.orphan"));
+    assert!(!page.contains("href=\"#code-source.orphan\""));
     assert!(page.contains("17 hair"));
     assert!(page.contains("Pixel share per class"));
     // The clean control sample is valid: it may be in the gallery, never in a card.

@@ -169,9 +169,20 @@ fn overview(h: &mut String, page: &Page) {
         h.push_str("<table><tr><th>code</th><th>severity</th><th>count</th></tr>\n");
         for (severity, counts) in [("error", &o.errors), ("warning", &o.warnings)] {
             for (code, n) in counts {
+                // Codes about samples link to their cards; source-level ones have none.
+                let has_cards = page
+                    .excluded_sections
+                    .iter()
+                    .chain(&page.warned_sections)
+                    .any(|section| section.code == *code);
+                let name = if has_cards {
+                    format!("<a href=\"#code-{code}\">{code}</a>")
+                } else {
+                    code.to_string()
+                };
                 let _ = writeln!(
                     h,
-                    "<tr><td><a href=\"#code-{code}\">{code}</a></td><td>{severity}</td><td class=\"n\">{}</td></tr>",
+                    "<tr><td>{name}</td><td>{severity}</td><td class=\"n\">{}</td></tr>",
                     thousands(*n)
                 );
             }
