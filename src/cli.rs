@@ -10,7 +10,8 @@ use crate::exit::EXIT_CODES_HELP;
 #[derive(Debug, Parser)]
 #[command(
     name = "sfhq-pack",
-    version,
+    // The version and, in a build from a git checkout, the commit (see build.rs).
+    version = env!("SFHQ_PACK_VERSION"),
     about = "Turn SFHQ downloads (folders or Kaggle zips) into checksummed Parquet shards with a manifest",
     after_help = EXIT_CODES_HELP
 )]
@@ -54,6 +55,73 @@ pub enum Command {
     /// Find every pair of near-duplicate samples (feature cosine similarity >= threshold, exactly) and their groups.
     #[command(after_help = DEDUP_EXIT_CODES_HELP)]
     Dedup(DedupArgs),
+    /// Write an HTML page to look at the data: overview, every excluded sample with its
+    /// overlays, a seeded gallery, distributions. Opens offline.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Report(ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(after_help = COMPLETIONS_HELP)]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of sfhq-pack or of one command on stdout.
+    #[command(after_help = MAN_HELP)]
+    Man(ManArgs),
+}
+
+const COMPLETIONS_HELP: &str = "\
+Install:
+  bash  sfhq-pack completions bash > ~/.local/share/bash-completion/completions/sfhq-pack
+  zsh   sfhq-pack completions zsh > ~/.zfunc/_sfhq-pack   (with fpath+=~/.zfunc before compinit)
+  fish  sfhq-pack completions fish > ~/.config/fish/completions/sfhq-pack.fish";
+
+const MAN_HELP: &str = "\
+Read it with `sfhq-pack man | man -l -`, or install it:
+  sfhq-pack man > ~/.local/share/man/man1/sfhq-pack.1
+  sfhq-pack man convert > ~/.local/share/man/man1/sfhq-pack-convert.1";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// SFHQ parts (folders or Kaggle zips: validated for the report), or one folder
+    /// written by `convert` (its manifest and Parquet shards are read).
+    #[arg(required = true, value_name = "SRC|DIR")]
+    pub sources: Vec<PathBuf>,
+
+    /// Report folder: index.html and its pictures (img/) are written there. Must be new,
+    /// empty, or an earlier report.
+    #[arg(long, short, value_name = "REPORT_DIR")]
+    pub out: PathBuf,
+
+    /// Seed of the sample choice (gallery and statistics): the same seed, the same page.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+
+    /// Cards per validation code; the rest are counted.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub per_code: usize,
+
+    /// Valid samples in the gallery.
+    #[arg(long, default_value_t = 12, value_name = "N")]
+    pub gallery: usize,
+
+    #[command(flatten)]
+    pub checks: CheckArgs,
+
+    /// Print a summary of the page (cards, gallery keys, files) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose page to print (e.g. convert); the main page when absent.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 /// `dedup` reports pairs through its exit code.

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::cli::{
     CheckArgs, ConvertArgs, DedupArgs, ExtractArgs, FormatArg, ImageFormatArg, PackageArgs,
-    PlanArgs, ScanArgs, ShardingArgs, Target, ValidateArgs, VerifyArgs,
+    PlanArgs, ReportArgs, ScanArgs, ShardingArgs, Target, ValidateArgs, VerifyArgs,
 };
 use crate::decode::pickle::PickleLimits;
 use crate::dedup::DedupConfig;
@@ -76,6 +76,28 @@ impl ValidateConfig {
                 .transpose()?,
             json: args.json,
         })
+    }
+}
+
+/// What `report` needs.
+pub struct ReportCommandConfig {
+    pub report: crate::report::ReportConfig,
+    pub json: bool,
+}
+
+impl ReportCommandConfig {
+    pub fn from_args(args: &ReportArgs) -> ReportCommandConfig {
+        ReportCommandConfig {
+            report: crate::report::ReportConfig {
+                inputs: args.sources.clone(),
+                out: args.out.clone(),
+                seed: args.seed,
+                per_code: args.per_code,
+                gallery: args.gallery,
+                check: CheckConfig::from_args(&args.checks),
+            },
+            json: args.json,
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! -> [`validate`] (rules to issues) -> `format` (Parquet and WebDataset writers and
 //! readers) -> `manifest`. `sample` is the vocabulary they share; `pipeline` drives the
 //! flow in parallel batches. The engines (`convert`, `verify`, `extract`, `plan`, `scan`,
-//! `dedup`, `publish`) sit above and can be called from any command; `cmd` holds one thin module
+//! `dedup`, `publish`, `report`) sit above and can be called from any command; `cmd` holds one thin module
 //! per subcommand (args -> config -> engine -> print).
 
 mod checksum;
@@ -31,6 +31,7 @@ mod output;
 mod pipeline;
 mod plan;
 mod publish;
+mod report;
 mod resize;
 mod sample;
 mod scan;
@@ -84,6 +85,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dedup(args) => {
             config::DedupCommandConfig::from_args(args).and_then(|c| cmd::dedup::run(&c, &printer))
         }
+        Command::Report(args) => {
+            cmd::report::run(&config::ReportCommandConfig::from_args(args), &printer)
+        }
+        Command::Completions(args) => cmd::completions::run(args.shell),
+        Command::Man(args) => cmd::completions::run_man(args.command.as_deref()),
     };
     match result {
         Ok(code) => code,

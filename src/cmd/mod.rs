@@ -1,11 +1,13 @@
 //! One module per subcommand, each with a `run` that takes its resolved settings, calls an
 //! engine and prints: args -> config -> engine -> print. Shared printing lives here.
 
+pub(crate) mod completions;
 pub(crate) mod convert;
 pub(crate) mod dedup;
 pub(crate) mod extract;
 pub(crate) mod package;
 pub(crate) mod plan;
+pub(crate) mod report;
 pub(crate) mod scan;
 pub(crate) mod validate;
 pub(crate) mod verify;

@@ -203,6 +203,21 @@ pub fn card(facts: &Facts, meta: &Meta) -> String {
     )
 }
 
+/// The card with the preview grid shown under its title (`![...](preview.png)`).
+pub fn with_preview(card: &str, file: &str, samples: usize) -> String {
+    let image = format!(
+        "![{samples} samples: the image with its segmentation map blended over it and its landmarks as green dots]({file})\n\n"
+    );
+    // The body starts with `# title` and a blank line, after the front matter.
+    match card
+        .find("\n# ")
+        .and_then(|t| card[t + 1..].find("\n\n").map(|e| t + 1 + e + 2))
+    {
+        Some(at) => format!("{}{image}{}", &card[..at], &card[at..]),
+        None => format!("{card}\n{image}"),
+    }
+}
+
 /// Shard file name as the reader sees it: relative to the folder (Hub) or flat (Kaggle).
 fn shown_path(path: &str, flavor: Flavor) -> &str {
     match flavor {

@@ -56,11 +56,16 @@ pub(crate) fn sequence_dims(feature: &Value) -> (Vec<Option<u64>>, &Value) {
 pub const CARD_FILE: &str = "README.md";
 pub const CROISSANT_FILE: &str = "croissant.json";
 pub const KAGGLE_DIR: &str = "kaggle";
+/// `package --hf`: a grid of 8 samples with their overlays, shown at the top of the card.
+pub const PREVIEW_FILE: &str = "preview.png";
+/// Samples in the preview grid.
+pub const PREVIEW_SAMPLES: usize = 8;
 
 /// Whether a path in a converted folder is one of `package`'s files (or their staging).
 pub(crate) fn is_publishing_path(rel: &str) -> bool {
     rel == CARD_FILE
         || rel == CROISSANT_FILE
+        || rel == PREVIEW_FILE
         || rel.starts_with(&format!("{KAGGLE_DIR}/"))
         || rel.starts_with(".kaggle.")
 }

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::kaggle::{self, Placed};
 use super::{
     croissant, hf_card, Facts, Meta, PackageRequest, CARD_FILE, CROISSANT_FILE, KAGGLE_DIR,
+    PREVIEW_FILE, PREVIEW_SAMPLES,
 };
 use crate::checksum::sha256_hex;
 use crate::format::shard::ShardFormat;
@@ -74,6 +75,7 @@ pub fn package(
 
     let wanted = [
         (meta.targets.hf, CARD_FILE),
+        (meta.targets.hf, PREVIEW_FILE),
         (meta.targets.croissant, CROISSANT_FILE),
         (meta.targets.kaggle, KAGGLE_DIR),
     ];
@@ -131,7 +133,26 @@ pub fn package(
         );
     }
 
-    let card = meta.targets.hf.then(|| hf_card::card(&facts, &meta));
+    // The preview grid (8 samples with their overlays, seed 0 as the report's gallery).
+    let preview = if meta.targets.hf {
+        crate::report::preview_grid(
+            dir,
+            0,
+            PREVIEW_SAMPLES,
+            manifest.options.max_file_bytes,
+            manifest.options.max_pixels,
+        )
+        .map_err(|e| anyhow::anyhow!("package: preview.png: {e:#}; nothing was written"))?
+    } else {
+        None
+    };
+    let card = meta.targets.hf.then(|| {
+        let card = hf_card::card(&facts, &meta);
+        match &preview {
+            Some(_) => hf_card::with_preview(&card, PREVIEW_FILE, PREVIEW_SAMPLES),
+            None => card,
+        }
+    });
     let croissant = meta
         .targets
         .croissant
@@ -168,6 +189,9 @@ pub fn package(
         return Ok(Packaged::interrupted());
     }
     let written = (|| -> anyhow::Result<()> {
+        if let Some(preview) = &preview {
+            write_atomic(&dir.join(PREVIEW_FILE), preview)?;
+        }
         if let Some(card) = &card {
             write_atomic(&dir.join(CARD_FILE), card.as_bytes())?;
         }
@@ -195,6 +219,12 @@ pub fn package(
             shown(CARD_FILE),
             splits.join(", "),
             meta.license.hub
+        ));
+    }
+    if preview.is_some() {
+        wrote.push(format!(
+            "wrote {}: {PREVIEW_SAMPLES} samples with their segmentation map and landmarks, shown in the card",
+            shown(PREVIEW_FILE)
         ));
     }
     if croissant.is_some() {
@@ -274,7 +304,7 @@ pub fn package(
         .published
         .drain(..)
         .filter(|p| {
-            let rewritten = (card.is_some() && p.path == CARD_FILE)
+            let rewritten = (card.is_some() && (p.path == CARD_FILE || p.path == PREVIEW_FILE))
                 || (croissant.is_some() && p.path == CROISSANT_FILE)
                 || (kaggle_plan.is_some() && p.path.starts_with(&format!("{KAGGLE_DIR}/")));
             !rewritten
@@ -288,6 +318,13 @@ pub fn package(
                 sha256: sha256_hex(text.as_bytes()),
             });
         }
+    }
+    if let Some(preview) = &preview {
+        published.push(PublishedFile {
+            path: PREVIEW_FILE.to_string(),
+            bytes: preview.len() as u64,
+            sha256: sha256_hex(preview),
+        });
     }
     if let Some((layout, metadata)) = &kaggle_plan {
         published.extend(kaggle::published(layout, metadata));

@@ -22,7 +22,7 @@ from conftest import (
     run_bin,
 )
 
-SCHEMAS = ("manifest", "report", "scan", "verify", "plan", "dedup")
+SCHEMAS = ("manifest", "report", "scan", "verify", "plan", "dedup", "report-page")
 OUTPUTS = (
     "good_output",
     "sharded_output",
