@@ -27,17 +27,6 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// Every file below `dir` with its bytes.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    tree(dir)
-        .into_iter()
-        .map(|rel| {
-            let bytes = fs::read(dir.join(&rel)).unwrap();
-            (rel, bytes)
-        })
-        .collect()
-}
-
 fn convert_args<'a>(sources: &'a [PathBuf], out: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec!["convert"];
     args.extend(sources.iter().map(|p| s(p)));

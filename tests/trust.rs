@@ -12,17 +12,6 @@ use crate::memory::big_source;
 use crate::package::{converted, package, ALL};
 use crate::util::*;
 
-/// Every file below `dir` with its bytes: to show that nothing changed.
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    tree(dir)
-        .into_iter()
-        .map(|rel| {
-            let bytes = fs::read(dir.join(&rel)).unwrap();
-            (rel, bytes)
-        })
-        .collect()
-}
-
 fn spawn(args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_sfhq-pack"))
         .args(args)
