@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use crate::cli::{
-    CheckArgs, ConvertArgs, DedupArgs, ExtractArgs, FormatArg, ImageFormatArg, PackageArgs,
-    PlanArgs, ReportArgs, ScanArgs, ShardingArgs, Target, ValidateArgs, VerifyArgs,
+    CheckArgs, ConvertArgs, DedupArgs, ExtractArgs, FormatArg, ImageFilterArg, ImageFormatArg,
+    PackageArgs, PlanArgs, ReportArgs, ScanArgs, ShardingArgs, Target, ValidateArgs, VerifyArgs,
 };
 use crate::decode::pickle::PickleLimits;
 use crate::dedup::DedupConfig;
@@ -14,7 +14,7 @@ use crate::manifest::Options;
 use crate::plan::PlanConfig;
 use crate::publish::limits::Platform;
 use crate::publish::{PackageRequest, Targets};
-use crate::resize::{Resize, StoredImageFormat};
+use crate::resize::{ImageFilter, Resize, StoredImageFormat};
 use crate::split::SplitPlan;
 use crate::validate::rules::{Checks, MAX_LANDMARK_BYTES};
 
@@ -281,6 +281,7 @@ fn resize_of(args: &ConvertArgs) -> anyhow::Result<Option<Resize>> {
         let given = [
             args.jpeg_quality.map(|_| "--jpeg-quality"),
             args.image_format.map(|_| "--image-format"),
+            args.image_filter.map(|_| "--image-filter"),
         ];
         if let Some(flag) = given.into_iter().flatten().next() {
             anyhow::bail!(
@@ -297,6 +298,10 @@ fn resize_of(args: &ConvertArgs) -> anyhow::Result<Option<Resize>> {
             ImageFormatArg::Png => StoredImageFormat::Png,
         },
         jpeg_quality: args.jpeg_quality.unwrap_or(95),
+        image_filter: match args.image_filter.unwrap_or(ImageFilterArg::Dct) {
+            ImageFilterArg::Dct => ImageFilter::Dct,
+            ImageFilterArg::Box => ImageFilter::Box,
+        },
     }))
 }
 

@@ -268,9 +268,9 @@ fn noise(len: usize) -> Vec<u8> {
         .collect()
 }
 
-#[test]
-fn deep_excludes_jpegs_whose_scan_data_is_noise_missing_or_too_short() {
-    let t = TestDir::new();
+/// A part whose images 2-4 have good headers over bad scan data: noise, none at all, and
+/// far too little for the size claimed. Image 1 is good.
+fn part_with_corrupt_scans(t: &TestDir) -> std::path::PathBuf {
     let images = t.join("SFHQ_pt1/images");
     fs::create_dir_all(&images).unwrap();
     let good = pt1_image(1);
@@ -305,7 +305,13 @@ fn deep_excludes_jpegs_whose_scan_data_is_noise_missing_or_too_short() {
         fs::write(images.join(format!("SFHQ_pt1_0000000{n}.jpg")), bytes).unwrap();
     }
     fs::write(images.join("SFHQ_pt1_00000001.jpg"), &good).unwrap();
-    let src = t.join("SFHQ_pt1");
+    t.join("SFHQ_pt1")
+}
+
+#[test]
+fn deep_excludes_jpegs_whose_scan_data_is_noise_missing_or_too_short() {
+    let t = TestDir::new();
+    let src = part_with_corrupt_scans(&t);
     // Without --deep only headers are read, and the three pass.
     t.convert(std::slice::from_ref(&src), "shallow", &[])
         .expect_code(0);
@@ -344,6 +350,44 @@ fn deep_excludes_jpegs_whose_scan_data_is_noise_missing_or_too_short() {
         "{}",
         message(2)
     );
+}
+
+#[test]
+fn resolutions_decode_strictly_and_exclude_jpegs_with_bad_scan_data() {
+    // libjpeg-turbo only warns on these (and fills grey); a warning excludes the sample,
+    // with either filter, without --deep.
+    let t = TestDir::new();
+    let src = part_with_corrupt_scans(&t);
+    for filter in ["dct", "box"] {
+        let out = format!("r256-{filter}");
+        t.convert(
+            std::slice::from_ref(&src),
+            &out,
+            &["--resolution", "256", "--image-filter", filter],
+        )
+        .expect_code(1);
+        let m = manifest(&t.join(&out));
+        assert_eq!(m["rows"], 1, "{filter}");
+        assert_eq!(
+            keys(&m["excluded"]),
+            [
+                "SFHQ_pt1_00000002",
+                "SFHQ_pt1_00000003",
+                "SFHQ_pt1_00000004"
+            ],
+            "{filter}"
+        );
+        for sample in m["excluded"].as_array().unwrap() {
+            let issue = &sample["issues"][0];
+            assert_eq!(issue["code"], "image.unreadable");
+            let message = issue["message"].as_str().unwrap();
+            assert!(
+                message.contains("the full decode for --resolution 256 failed")
+                    && message.contains("replace the file"),
+                "{filter}: {message}"
+            );
+        }
+    }
 }
 
 /// A PNG chunk with its length and CRC (`bad_crc` flips the CRC's lowest bit).

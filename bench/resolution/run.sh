@@ -5,7 +5,8 @@
 #   bench/resolution/run.sh [N]      default 1500 samples, the generator and seed of bench/run.sh
 #
 # Timed (warm page cache, REPEAT rounds, medians), for each resolution:
-#   ours          sfhq-pack convert SRC --resolution R            (JPEG q95 4:4:4, default threads)
+#   ours          sfhq-pack convert SRC --resolution R            (DCT-scaled decode, JPEG q95 4:4:4, default threads)
+#   ours-box      the same with --image-filter box                (full decode, mean of each k x k block)
 #   opencv        reference.py --backend opencv                   (imdecode, INTER_AREA, imencode q95, 4:2:0)
 #   opencv-444    the same with IMWRITE_JPEG_SAMPLING_FACTOR_444  (the chroma sfhq-pack keeps)
 #   pil           reference.py --backend pil                      (Image.reduce, save q95, 4:2:0)
@@ -85,6 +86,7 @@ for round in $(seq "$REPEAT"); do
   log "round $round of $REPEAT"
   for r in $RESOLUTIONS; do
     timed "ours $r" "$BENCH_DIR/ours-$r" "$BIN" convert -q "$SRC" --out "$BENCH_DIR/ours-$r" --resolution "$r"
+    timed "ours-box $r" "$BENCH_DIR/oursbox-$r" "$BIN" convert -q "$SRC" --out "$BENCH_DIR/oursbox-$r" --resolution "$r" --image-filter box
     timed "opencv $r" "$BENCH_DIR/opencv-$r" "$PY" "$REF" "$SRC" --out "$BENCH_DIR/opencv-$r" --resolution "$r" --workers "$NPROC"
     timed "opencv-444 $r" "$BENCH_DIR/opencv444-$r" "$PY" "$REF" "$SRC" --out "$BENCH_DIR/opencv444-$r" --resolution "$r" --chroma 444 --workers "$NPROC"
     timed "pil $r" "$BENCH_DIR/pil-$r" "$PY" "$REF" "$SRC" --out "$BENCH_DIR/pil-$r" --backend pil --resolution "$r" --workers "$NPROC"
@@ -115,5 +117,5 @@ echo
 for r in $RESOLUTIONS; do
   echo "### quality at $r (PSNR against the float area-downscale of the decoded source, every 5th image; maps against source[::k, ::k], all)"
   "$PY" "$HERE/quality.py" "$SRC" --resolution "$r" \
-    "ours=$BENCH_DIR/ours-$r" "opencv=$BENCH_DIR/opencv-$r" "opencv-444=$BENCH_DIR/opencv444-$r" "pil=$BENCH_DIR/pil-$r"
+    "ours=$BENCH_DIR/ours-$r" "ours-box=$BENCH_DIR/oursbox-$r" "opencv=$BENCH_DIR/opencv-$r" "opencv-444=$BENCH_DIR/opencv444-$r" "pil=$BENCH_DIR/pil-$r"
 done

@@ -296,7 +296,8 @@ pub fn body(facts: &Facts, meta: &Meta, flavor: Flavor) -> String {
     let stored = match &manifest.options.resize {
         None => "the source bytes of images and maps are stored unchanged".to_string(),
         Some(r) => format!(
-            "images and maps were resized from {s}x{s} to {size}x{size} (images box-downscaled and encoded as {}, maps one label per block, landmarks scaled; every row keeps the sha256 of its source files)",
+            "images and maps were resized from {s}x{s} to {size}x{size} (images {} and encoded as {}, maps one label per block, landmarks scaled; every row keeps the sha256 of its source files)",
+            r.image_reduction(),
             super::stored_encoding(r),
             s = r.source_size
         ),

@@ -636,7 +636,8 @@ fn resized_column_description(
     let points = manifest.landmarks.shape.first().copied().unwrap_or(110);
     Some(match name {
         "image" => format!(
-            "the source image decoded, box-downscaled from {s}x{s} to {r}x{r} (mean of each {k}x{k} block) and encoded as {} by sfhq-pack: not the source bytes ({r}x{r} RGB)",
+            "the source image decoded, {} and encoded as {} by sfhq-pack: not the source bytes ({r}x{r} RGB)",
+            resize.image_reduction(),
             stored_encoding(resize)
         ),
         "image_sha256" => "sha256 of image.bytes, the stored resized image".to_string(),

@@ -108,4 +108,4 @@ def test_resolution_card_and_croissant_describe_the_stored_size(small_output, tm
     assert "not the source bytes" in card
     croissant = json.loads((folder / "croissant.json").read_text())
     text = json.dumps(croissant)
-    assert "box-downscaled from 1024x1024 to 256x256" in text
+    assert "scaled from 1024x1024 to 256x256 while decoding (libjpeg-turbo's DCT-domain 1/4 scaling" in text
