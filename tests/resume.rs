@@ -203,6 +203,49 @@ fn resume_refuses_changed_sources_and_options_and_changes_nothing_on_a_finished_
 }
 
 #[test]
+fn resume_refuses_another_resolution_and_the_same_one_resumes_to_identical_bytes() {
+    let t = TestDir::new();
+    let sources = good_sources();
+    let at = |resolution: &'static str, resume: bool| {
+        let mut options = SHARDING.to_vec();
+        options.extend(["--resolution", resolution]);
+        if resume {
+            options.push("--resume");
+        }
+        options
+    };
+    let reference = t.join("reference");
+    t.run(convert_args(&sources, &reference, &at("256", false)))
+        .expect_code(0);
+    let out = t.join("out");
+    crash_at(
+        "after-seal-1",
+        &convert_args(&sources, &out, &at("256", false)),
+    );
+    let crashed = snapshot(&out);
+
+    // The resized pictures of the kept shard would not match the rest: refused, untouched.
+    t.run(convert_args(&sources, &out, &at("512", true)))
+        .expect_code(2)
+        .expect_stderr_contains("option resize.resolution was 256 and is 512 now")
+        .expect_stderr_contains("nothing was changed");
+    assert!(
+        snapshot(&out) == crashed,
+        "a refused resume changed the folder: {:?}",
+        tree(&out)
+    );
+
+    t.run(convert_args(&sources, &out, &at("256", true)))
+        .expect_code(0);
+    assert!(
+        snapshot(&out) == snapshot(&reference),
+        "the resumed 256 output differs from an uninterrupted 256 run: {:?} vs {:?}",
+        tree(&out),
+        tree(&reference)
+    );
+}
+
+#[test]
 fn files_that_change_or_vanish_during_the_run_exclude_their_samples_and_the_run_goes_on() {
     let t = TestDir::new();
     let src = t.join("big");
