@@ -235,7 +235,8 @@ pub fn parquet_shard(data: &[u8]) -> Result<(), String> {
             check_config().max_file_bytes,
         )
         .map_err(|e| e.to_string())?;
-        let _ = dedup::load(None, &[converted], &config, &NoProgress);
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let _ = dedup::load(None, &[converted], &config, &never, &NoProgress);
         run_extract(dir, record, &path)
     })
 }

@@ -6,6 +6,13 @@
 //! with each sample's size taken from its files: exact for images and maps (their bytes
 //! are stored as read), a close bound for the small arrays. Samples that fail validation
 //! are not known without decoding, so the plan is an upper bound.
+//!
+//! `plan` takes no `--dedup-threshold`, on purpose: finding near-duplicate groups reads
+//! every feature pickle and image (the whole cost of `dedup`), which a plan made from the
+//! inventory alone must not. The grouping only moves the members of near-duplicate groups
+//! to the split of their smallest key, so the totals stand; a split's sample count, and
+//! its shard count, may differ by those samples. Refusing the option (a usage error) is
+//! better than accepting it and predicting something else.
 
 use std::collections::BTreeMap;
 

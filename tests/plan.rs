@@ -103,3 +103,17 @@ fn plan_stops_on_duplicate_keys_as_convert_would() {
     .expect_code(2)
     .expect_stderr_contains("source.duplicate: 4 keys found in more than one place");
 }
+
+/// `plan` predicts from the inventory alone; `--dedup-threshold` would need every feature
+/// pickle and image read (the whole cost of `dedup`), so `plan` does not take it rather
+/// than take it and ignore it (src/plan.rs says what the plan then differs by).
+#[test]
+fn plan_refuses_dedup_threshold_instead_of_ignoring_it() {
+    let t = TestDir::new();
+    let mut args: Vec<std::ffi::OsString> = vec!["plan".into()];
+    args.extend(good_sources().into_iter().map(Into::into));
+    args.extend(["--dedup-threshold".into(), "0.5".into()]);
+    t.run(&args)
+        .expect_code(2)
+        .expect_stderr_contains("unexpected argument '--dedup-threshold'");
+}

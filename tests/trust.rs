@@ -332,6 +332,74 @@ fn verify_package_and_extract_end_with_130_on_sigint_and_sigterm_leaving_nothing
     }
 }
 
+/// Bytes the process has read so far (`rchar` of /proc/PID/io).
+fn bytes_read(child: &Child) -> u64 {
+    fs::read_to_string(format!("/proc/{}/io", child.id()))
+        .ok()
+        .and_then(|io| {
+            io.lines()
+                .find_map(|l| l.strip_prefix("rchar: ").map(|n| n.parse().unwrap()))
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn dedup_and_convert_with_dedup_end_with_130_on_sigint_and_sigterm_printing_nothing() {
+    let t = TestDir::new();
+    let src = t.join("big");
+    // 800 samples of 300 KB: reading the pickles and hashing the images takes a while, and
+    // every vector is the same, so the comparison that follows takes longer still.
+    big_source(&src, 800, 300_000);
+    for signal in ["INT", "TERM"] {
+        // dedup: stopped while it reads (past the first 20 MB); no result on stdout.
+        let child = Command::new(env!("CARGO_BIN_EXE_sfhq-pack"))
+            .args(["--threads", "1", "dedup", s(&src), "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        signal_when(&child, signal, || bytes_read(&child) > 20_000_000);
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "dedup SIG{signal}: {stderr}"
+        );
+        assert!(
+            output.stdout.is_empty(),
+            "dedup SIG{signal} printed a result: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(stderr.contains("interrupted; no result"), "{stderr}");
+
+        // convert --dedup-threshold: stopped while it groups, before any shard; no folder.
+        let out = t.join(&format!("out-{signal}"));
+        let child = spawn(&[
+            "--threads",
+            "1",
+            "convert",
+            s(&src),
+            "--out",
+            s(&out),
+            "--dedup-threshold",
+            "0.92",
+        ]);
+        signal_when(&child, signal, || bytes_read(&child) > 20_000_000);
+        let (code, stderr) = finish(child);
+        assert_eq!(
+            code,
+            Some(130),
+            "convert --dedup-threshold SIG{signal}: {stderr}"
+        );
+        assert!(
+            !out.exists(),
+            "convert --dedup-threshold SIG{signal} left {:?}",
+            tree(&out)
+        );
+    }
+}
+
 // --- inputs that are not a dataset, empty splits --------------------------------------------
 
 #[test]

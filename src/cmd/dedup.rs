@@ -12,17 +12,26 @@ use crate::ui::{format_bytes, sanitize_line, Printer, INTERRUPTED};
 /// Lines of each list the text output shows before pointing to `--json`.
 const SHOWN: usize = 20;
 
+const INTERRUPTED_NOTE: &str = "sfhq-pack: interrupted; no result";
+
 pub(crate) fn run(command: &DedupCommandConfig, printer: &Printer) -> anyhow::Result<ExitCode> {
     let config = &command.dedup;
     let sources = Sources::open(&command.sources)?;
     let started = Instant::now();
     let bar = printer.progress(sources.samples(), "read");
-    let loaded = dedup::load(sources.inventory.as_ref(), &sources.converted, config, &bar)?;
+    let loaded = dedup::load(
+        sources.inventory.as_ref(),
+        &sources.converted,
+        config,
+        &INTERRUPTED,
+        &bar,
+    )?;
     bar.finish();
     let load_seconds = started.elapsed().as_secs_f64();
-    if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+    let Some(loaded) = loaded else {
+        printer.status(INTERRUPTED_NOTE);
         return Ok(ExitCode::Interrupted);
-    }
+    };
     // The bar counts samples; the search reports tiles: shown as the same share of samples.
     let samples = loaded.vectors.len() as u64;
     let tiles = dedup::kernel::tile_count(loaded.vectors.len()).max(1);
@@ -37,7 +46,7 @@ pub(crate) fn run(command: &DedupCommandConfig, printer: &Printer) -> anyhow::Re
     report.stats.load_seconds = load_seconds;
     drop(loaded);
     if report.stats.interrupted {
-        printer.status("sfhq-pack: interrupted; no result");
+        printer.status(INTERRUPTED_NOTE);
         return Ok(ExitCode::Interrupted);
     }
     if command.json {

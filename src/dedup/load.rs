@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -160,12 +160,14 @@ impl Collector {
 /// Samples per parallel batch of raw reads.
 const RAW_BATCH: usize = 256;
 
-/// Reads every sample of the raw parts in an inventory.
+/// Reads every sample of the raw parts in an inventory, or stops between batches once
+/// `stop` is set (Ctrl-C, SIGTERM), leaving the collection incomplete.
 pub(super) fn read_raw(
     inventory: &Inventory,
     model: &str,
     max_file_bytes: u64,
     collector: &mut Collector,
+    stop: &AtomicBool,
     progress: &dyn Progress,
 ) {
     let limits = PickleLimits {
@@ -173,6 +175,9 @@ pub(super) fn read_raw(
         ..PickleLimits::default()
     };
     for chunk in inventory.samples.chunks(RAW_BATCH) {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
         let batch: Vec<(Read1, u64)> = chunk
             .par_iter()
             .map(|s| read_raw_sample(inventory, s, model, max_file_bytes, &limits))
@@ -331,11 +336,13 @@ impl ChunkReader for Counted {
 }
 
 /// Reads the key, image hash and model vector of every row of a converted folder's
-/// Parquet shards.
+/// Parquet shards, or stops between batches once `stop` is set, leaving the collection
+/// incomplete.
 pub(super) fn read_converted(
     converted: &Converted,
     model: &str,
     collector: &mut Collector,
+    stop: &AtomicBool,
     progress: &dyn Progress,
 ) -> anyhow::Result<()> {
     let mut shards: Vec<PathBuf> = Vec::new();
@@ -353,6 +360,9 @@ pub(super) fn read_converted(
         shards.push(converted.dir.join(&shard.path));
     }
     for path in shards {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let read = Arc::new(AtomicU64::new(0));
         let file = File::open(&path).with_context(|| format!("{}: cannot open", path.display()))?;
         collector.shard_bytes += file.len();
@@ -361,7 +371,7 @@ pub(super) fn read_converted(
             read: read.clone(),
         };
         let before = read.load(Ordering::Relaxed);
-        read_shard(counted, &read, model, collector, progress)
+        read_shard(counted, &read, model, collector, stop, progress)
             .with_context(|| format!("{}: cannot read", path.display()))?;
         collector.bytes_read += read.load(Ordering::Relaxed) - before;
     }
@@ -373,6 +383,7 @@ fn read_shard(
     read: &AtomicU64,
     model: &str,
     collector: &mut Collector,
+    stop: &AtomicBool,
     progress: &dyn Progress,
 ) -> anyhow::Result<()> {
     // A shard may have been edited since `convert` wrote it: the parquet crate's panics on
@@ -403,6 +414,9 @@ fn read_shard(
     })?;
     let mut reported = read.load(Ordering::Relaxed);
     while let Some(batch) = catch_reader_panics(|| Ok(reader.next()))? {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let batch = batch?;
         let wrong = |column: &str, found: &DataType| {
             anyhow::anyhow!("column '{column}' is {found}, not the type convert writes")

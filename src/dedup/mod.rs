@@ -19,7 +19,7 @@ pub mod load;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -124,6 +124,24 @@ pub struct DedupReport {
     pub stats: DedupStats,
 }
 
+impl DedupReport {
+    /// The report of a run stopped before its end: no result, only the flag.
+    fn interrupted(config: &DedupConfig) -> DedupReport {
+        DedupReport {
+            threshold: config.threshold,
+            model: config.model.clone(),
+            checked: 0,
+            unchecked: Vec::new(),
+            pairs: Vec::new(),
+            groups: Vec::new(),
+            stats: DedupStats {
+                interrupted: true,
+                ..DedupStats::default()
+            },
+        }
+    }
+}
+
 /// The sources of a run, opened: raw parts in one inventory, converted folders by manifest.
 pub struct Sources {
     pub inventory: Option<Inventory>,
@@ -168,13 +186,15 @@ impl Sources {
     }
 }
 
-/// Reads the sources' vectors and hashes.
+/// Reads the sources' vectors and hashes; `None` when `stop` was set (Ctrl-C, SIGTERM)
+/// before every sample was read.
 pub fn load(
     inventory: Option<&Inventory>,
     converted: &[Converted],
     config: &DedupConfig,
+    stop: &AtomicBool,
     progress: &dyn Progress,
-) -> anyhow::Result<Loaded> {
+) -> anyhow::Result<Option<Loaded>> {
     let mut collector = Collector::new(&config.model);
     if let Some(inventory) = inventory {
         load::read_raw(
@@ -182,13 +202,17 @@ pub fn load(
             &config.model,
             config.max_file_bytes,
             &mut collector,
+            stop,
             progress,
         );
     }
     for c in converted {
-        load::read_converted(c, &config.model, &mut collector, progress)?;
+        load::read_converted(c, &config.model, &mut collector, stop, progress)?;
     }
-    collector.finish()
+    if stop.load(Ordering::SeqCst) {
+        return Ok(None);
+    }
+    collector.finish().map(Some)
 }
 
 /// Finds every pair and group among loaded samples. `progress` hears of tiles done (out of
@@ -275,7 +299,9 @@ pub fn find_in_inventory(
     progress: &dyn Progress,
 ) -> anyhow::Result<DedupReport> {
     let started = Instant::now();
-    let loaded = load(Some(inventory), &[], config, progress)?;
+    let Some(loaded) = load(Some(inventory), &[], config, stop, progress)? else {
+        return Ok(DedupReport::interrupted(config));
+    };
     let load_seconds = started.elapsed().as_secs_f64();
     let mut report = find(&loaded, config, stop, &|_| {})?;
     report.stats.load_seconds = load_seconds;
@@ -355,5 +381,38 @@ pub fn add_to_report(report: &mut Report, dedup: &DedupReport, inventory: &Inven
                 ),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Quiet;
+
+    impl Progress for Quiet {
+        fn advance(&self, _samples: u64, _bytes: u64) {}
+    }
+
+    fn fixture_inventory() -> Inventory {
+        let part = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/dedup/SFHQ_pt7");
+        Inventory::build(&[part]).unwrap()
+    }
+
+    #[test]
+    fn a_stop_while_reading_gives_no_result_and_an_interrupted_report() {
+        let inventory = fixture_inventory();
+        let config = DedupConfig::new(DEFAULT_THRESHOLD, DEFAULT_MODEL, 1, 1 << 26).unwrap();
+        let go = AtomicBool::new(false);
+        let loaded = load(Some(&inventory), &[], &config, &go, &Quiet).unwrap();
+        assert_eq!(loaded.map(|l| l.keys.len()), Some(inventory.samples.len()));
+
+        let stop = AtomicBool::new(true);
+        assert!(load(Some(&inventory), &[], &config, &stop, &Quiet)
+            .unwrap()
+            .is_none());
+        let report = find_in_inventory(&inventory, &config, &stop, &Quiet).unwrap();
+        assert!(report.stats.interrupted);
+        assert!(report.pairs.is_empty() && report.groups.is_empty());
     }
 }

@@ -6,6 +6,7 @@
 pub mod names;
 pub mod parquet;
 pub mod shard;
+pub(crate) mod shard_files;
 pub mod webdataset;
 
 use std::io;

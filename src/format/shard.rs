@@ -34,6 +34,14 @@ impl ShardFormat {
             ShardFormat::Webdataset => "webdataset",
         }
     }
+
+    /// The extension of the format's shard files.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ShardFormat::Parquet => "parquet",
+            ShardFormat::Webdataset => "tar",
+        }
+    }
 }
 
 /// A finished shard, as listed in the manifest.

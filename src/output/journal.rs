@@ -6,7 +6,7 @@
 //! output an uninterrupted run writes, because shards are cut by one deterministic rule from
 //! the same samples in the same order. The journal is removed once the manifest is written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -120,27 +120,7 @@ impl Journal {
         for name in b.keys().filter(|n| !a.contains_key(*n)) {
             found.push(format!("source {name} is new"));
         }
-        if then.options != now.options {
-            let keys = |v: &serde_json::Value| -> BTreeMap<String, serde_json::Value> {
-                v.as_object()
-                    .map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default()
-            };
-            let (x, y) = (keys(&then.options), keys(&now.options));
-            for key in x
-                .keys()
-                .chain(y.keys())
-                .collect::<std::collections::BTreeSet<_>>()
-            {
-                if x.get(key) != y.get(key) {
-                    found.push(format!(
-                        "option {key} was {} and is {} now",
-                        x.get(key).map_or("unset".to_string(), |v| v.to_string()),
-                        y.get(key).map_or("unset".to_string(), |v| v.to_string())
-                    ));
-                }
-            }
-        }
+        option_differences("", Some(&then.options), Some(&now.options), &mut found);
         found
     }
 
@@ -206,6 +186,38 @@ fn restore_renamed(out: &Path, temp: &Path, record: &ShardRecord) -> bool {
     false
 }
 
+/// Names each option that differs between two runs. Where both runs recorded an object
+/// (`resize`, `splits`, `dedup`), the difference is named down to the field that changed
+/// (`resize.resolution`), not shown as two whole objects.
+fn option_differences(
+    key: &str,
+    then: Option<&serde_json::Value>,
+    now: Option<&serde_json::Value>,
+    found: &mut Vec<String>,
+) {
+    if then == now {
+        return;
+    }
+    if let (Some(serde_json::Value::Object(x)), Some(serde_json::Value::Object(y))) = (then, now) {
+        for field in x.keys().chain(y.keys()).collect::<BTreeSet<_>>() {
+            let path = if key.is_empty() {
+                field.clone()
+            } else {
+                format!("{key}.{field}")
+            };
+            option_differences(&path, x.get(field), y.get(field), found);
+        }
+        return;
+    }
+    let shown = |v: Option<&serde_json::Value>| v.map_or("unset".to_string(), |v| v.to_string());
+    let key = if key.is_empty() { "options" } else { key };
+    found.push(format!(
+        "option {key} was {} and is {} now",
+        shown(then),
+        shown(now)
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +249,29 @@ mod tests {
         assert_eq!(
             journal.differences(&other),
             ["option shard_size was 500 and is 600 now"]
+        );
+    }
+
+    #[test]
+    fn a_changed_field_of_an_option_object_is_named_by_its_path() {
+        let with = |resize: serde_json::Value| {
+            let mut p = print("a", 4);
+            p.options["resize"] = resize;
+            p
+        };
+        let journal = Journal::new(with(
+            serde_json::json!({"resolution": 256, "filter": "box"}),
+        ));
+        assert_eq!(
+            journal.differences(&with(
+                serde_json::json!({"resolution": 512, "filter": "box"})
+            )),
+            ["option resize.resolution was 256 and is 512 now"]
+        );
+        // Present once and absent (null) now: the whole value, as it was.
+        assert_eq!(
+            journal.differences(&with(serde_json::Value::Null)),
+            [r#"option resize was {"filter":"box","resolution":256} and is null now"#]
         );
     }
 

@@ -4,10 +4,9 @@
 //! About 100 rows per row group keeps random access cheap and every group far below the
 //! Hub viewer's 100 MB limit.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context;
 use arrow::array::{
     make_array, ArrayData, ArrayRef, BinaryBuilder, FixedSizeListArray, Int16Array, Int32Array,
     RecordBatch, StringArray, StructArray,
@@ -23,8 +22,8 @@ use parquet::schema::types::ColumnPath;
 use super::schema::{arrow_schema, arrow_type, image_struct_type, stored_dtype};
 use super::DATA_DIR;
 use crate::decode::array::{Array, DType};
-use crate::format::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
-use crate::format::{Sink, SinkError};
+use crate::format::shard::{self, SealedShard, ShardFormat, ShardWriter};
+use crate::format::shard_files::{OpenShard, ShardEncoder, ShardFiles, ShardedSink};
 use crate::sample::{Blob, Payload, Sample};
 use crate::schema::DatasetSchema;
 
@@ -77,18 +76,13 @@ fn writer_properties(description: String, row_group_rows: usize) -> WriterProper
     builder.build()
 }
 
-struct OpenShard {
-    writer: ArrowWriter<ShardWriter>,
-    temp: PathBuf,
-    rows: u64,
-    first_key: String,
-    last_key: String,
-}
-
 /// Writes `data/{split}-{i:05}-of-{n:05}.parquet`.
-pub struct ParquetSink {
-    out: PathBuf,
-    split: String,
+pub(crate) type ParquetSink = ShardedSink<ParquetEncoder>;
+
+type ParquetFiles = ShardFiles<ArrowWriter<ShardWriter>>;
+
+/// What goes inside a Parquet shard, and where shards are cut.
+pub(crate) struct ParquetEncoder {
     options: ParquetOptions,
     schema: DatasetSchema,
     arrow_schema: SchemaRef,
@@ -101,8 +95,6 @@ pub struct ParquetSink {
     /// Rows and payload bytes of the current shard, written or buffered.
     shard_rows: u64,
     shard_payload: u64,
-    open: Option<OpenShard>,
-    sealed: Vec<SealedShard>,
 }
 
 impl ParquetSink {
@@ -115,13 +107,16 @@ impl ParquetSink {
         options: ParquetOptions,
         resumed: Vec<SealedShard>,
     ) -> anyhow::Result<ParquetSink> {
-        let dir = out.join(DATA_DIR);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
+        let files = ShardFiles::new(
+            out,
+            DATA_DIR,
+            split,
+            ShardFormat::Parquet,
+            |split, i, n| format!("{split}-{i:05}-of-{n:05}.parquet"),
+            resumed,
+        )?;
         let (arrow_schema, description) = arrow_schema(schema, options.landmark_count);
-        Ok(ParquetSink {
-            out: out.to_path_buf(),
-            split: split.to_string(),
+        let encoder = ParquetEncoder {
             properties: writer_properties(description, options.row_group_rows),
             options,
             schema: schema.clone(),
@@ -131,46 +126,36 @@ impl ParquetSink {
             group_bytes: 0,
             shard_rows: 0,
             shard_payload: 0,
-            open: None,
-            sealed: resumed,
+        };
+        Ok(ShardedSink::from_parts(encoder, files))
+    }
+}
+
+impl ParquetEncoder {
+    fn open_shard<'f>(
+        &self,
+        files: &'f mut ParquetFiles,
+        first_key: &str,
+    ) -> anyhow::Result<&'f mut OpenShard<ArrowWriter<ShardWriter>>> {
+        files.open_or_start(first_key, |file| {
+            Ok(ArrowWriter::try_new(
+                file,
+                self.arrow_schema.clone(),
+                Some(self.properties.clone()),
+            )?)
         })
     }
 
-    fn open_shard(&mut self, first_key: &str) -> anyhow::Result<&mut OpenShard> {
-        if self.open.is_none() {
-            let temp = shard::temp_path(
-                &self.out.join(DATA_DIR),
-                &self.split,
-                self.sealed.len(),
-                "parquet",
-            );
-            let writer = ArrowWriter::try_new(
-                shard::create(&temp)?,
-                self.arrow_schema.clone(),
-                Some(self.properties.clone()),
-            )?;
-            self.open = Some(OpenShard {
-                writer,
-                temp,
-                rows: 0,
-                first_key: first_key.to_string(),
-                last_key: String::new(),
-            });
-        }
-        Ok(self.open.as_mut().expect("opened above"))
-    }
-
     /// Encodes the pending samples into the open row group.
-    fn encode_pending(&mut self) -> anyhow::Result<()> {
+    fn encode_pending(&mut self, files: &mut ParquetFiles) -> anyhow::Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
         let batch = self.record_batch(&rows)?;
         let (first, last) = (&rows[0].key, &rows[rows.len() - 1].key);
-        let open = self.open_shard(first)?;
-        open.rows += rows.len() as u64;
-        open.last_key = last.to_string();
+        let open = self.open_shard(files, first)?;
+        open.add_rows(rows.len() as u64, last);
         // The batch holds its own copy of the bytes: let the samples go before encoding.
         drop(rows);
         open.writer.write(&batch)?;
@@ -178,38 +163,13 @@ impl ParquetSink {
     }
 
     /// Ends the open row group.
-    fn flush_row_group(&mut self) -> anyhow::Result<()> {
-        self.encode_pending()?;
-        if let Some(open) = self.open.as_mut() {
+    fn flush_row_group(&mut self, files: &mut ParquetFiles) -> anyhow::Result<()> {
+        self.encode_pending(files)?;
+        if let Some(open) = files.open_mut() {
             open.writer.flush()?;
         }
         self.group_rows = 0;
         self.group_bytes = 0;
-        Ok(())
-    }
-
-    fn seal_shard(&mut self) -> anyhow::Result<()> {
-        self.flush_row_group()?;
-        self.shard_rows = 0;
-        self.shard_payload = 0;
-        let Some(open) = self.open.take() else {
-            return Ok(());
-        };
-        // A shard that cannot be finished is removed: it is no longer tracked as open.
-        let temp = open.temp.clone();
-        let writer = open.writer.into_inner().map_err(|e| {
-            shard::remove_all([temp.as_path()]);
-            anyhow::Error::from(e).context(format!("{}: cannot finish shard", temp.display()))
-        })?;
-        self.sealed.push(shard::seal(
-            writer,
-            open.temp,
-            ShardFormat::Parquet,
-            &self.split,
-            open.rows,
-            open.first_key,
-            open.last_key,
-        )?);
         Ok(())
     }
 
@@ -379,15 +339,10 @@ fn fixed_list_column(
     Ok(column)
 }
 
-impl ParquetSink {
-    /// Where an error happened: the open shard's file, else the data folder.
-    fn error_path(&self) -> PathBuf {
-        self.open
-            .as_ref()
-            .map_or_else(|| self.out.join(DATA_DIR), |o| o.temp.clone())
-    }
+impl ShardEncoder for ParquetEncoder {
+    type Writer = ArrowWriter<ShardWriter>;
 
-    fn add(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
+    fn add(&mut self, files: &mut ParquetFiles, sample: &Arc<Sample>) -> anyhow::Result<()> {
         let size = sample.payload.size();
         if shard::starts_new_shard(
             self.shard_rows,
@@ -396,7 +351,7 @@ impl ParquetSink {
             0,
             self.options.shard_size,
         ) {
-            self.seal_shard()?;
+            self.seal(files)?;
         }
         self.shard_rows += 1;
         self.shard_payload += size;
@@ -405,53 +360,17 @@ impl ParquetSink {
         self.group_bytes += size;
         if self.group_rows >= self.options.row_group_rows || self.group_bytes >= MAX_ROW_GROUP_BYTES
         {
-            self.flush_row_group()?;
+            self.flush_row_group(files)?;
         } else if self.pending.len() >= ENCODE_BATCH_ROWS {
-            self.encode_pending()?;
+            self.encode_pending(files)?;
         }
         Ok(())
     }
-}
 
-impl Sink for ParquetSink {
-    fn write(&mut self, sample: &Arc<Sample>) -> Result<(), SinkError> {
-        self.add(sample)
-            .map_err(|e| SinkError::classify(&self.error_path(), e))
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<Vec<ShardRecord>, SinkError> {
-        if let Err(e) = self.seal_shard() {
-            let error = SinkError::classify(&self.error_path(), e);
-            self.abort();
-            return Err(error);
-        }
-        let split = self.split.clone();
-        let sealed = std::mem::take(&mut self.sealed);
-        shard::rename_all(&self.out, DATA_DIR, sealed, |i, n| {
-            format!("{split}-{i:05}-of-{n:05}.parquet")
-        })
-        .map_err(|e| SinkError::classify(&self.out.join(DATA_DIR), e))
-    }
-
-    fn abort(self: Box<Self>) {
-        let temps = self
-            .sealed
-            .iter()
-            .map(|s| s.temp.as_path())
-            .chain(self.open.as_ref().map(|o| o.temp.as_path()));
-        shard::remove_all(temps);
-    }
-
-    fn seal_last(&mut self) -> Result<(), SinkError> {
-        self.seal_shard()
-            .map_err(|e| SinkError::classify(&self.error_path(), e))
-    }
-
-    fn abandon(self: Box<Self>) {
-        shard::remove_all(self.open.as_ref().map(|o| o.temp.as_path()));
-    }
-
-    fn sealed(&self) -> &[SealedShard] {
-        &self.sealed
+    fn seal(&mut self, files: &mut ParquetFiles) -> anyhow::Result<()> {
+        self.flush_row_group(files)?;
+        self.shard_rows = 0;
+        self.shard_payload = 0;
+        files.seal(|writer| Ok(writer.into_inner()?))
     }
 }

@@ -11,7 +11,7 @@
 //! uid/gid 0, empty owner names and a fixed mtime, so the same input gives the same bytes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -20,30 +20,24 @@ use super::names::{member_size, Files, SampleInfo, BLOCK};
 use super::WDS_DIR;
 use crate::decode::array::{Array, DType};
 use crate::encode::npy::write_npy;
-use crate::format::shard::{self, SealedShard, ShardFormat, ShardRecord, ShardWriter};
-use crate::format::{Sink, SinkError};
+use crate::format::shard::{self, SealedShard, ShardFormat, ShardWriter};
+use crate::format::shard_files::{ShardEncoder, ShardFiles, ShardedSink};
 use crate::sample::{Payload, Sample};
 use crate::schema::DatasetSchema;
 
-struct OpenTar {
-    builder: tar::Builder<ShardWriter>,
-    temp: PathBuf,
-    rows: u64,
-    bytes: u64,
-    first_key: String,
-    last_key: String,
-}
-
 /// Writes `webdataset/{split}-{i:06}.tar`.
-pub struct WebDatasetSink {
-    out: PathBuf,
-    split: String,
+pub(crate) type WebDatasetSink = ShardedSink<TarEncoder>;
+
+type TarFiles = ShardFiles<tar::Builder<ShardWriter>>;
+
+/// What goes inside a tar shard, and where shards are cut.
+pub(crate) struct TarEncoder {
     schema: DatasetSchema,
     shard_size: u64,
     landmark_count: usize,
     mtime: u64,
-    open: Option<OpenTar>,
-    sealed: Vec<SealedShard>,
+    /// Tar bytes of the shard being written, headers and padding included.
+    shard_bytes: u64,
 }
 
 impl WebDatasetSink {
@@ -58,21 +52,26 @@ impl WebDatasetSink {
         mtime: u64,
         resumed: Vec<SealedShard>,
     ) -> anyhow::Result<Self> {
-        let dir = out.join(WDS_DIR);
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("{}: cannot create folder", dir.display()))?;
-        Ok(WebDatasetSink {
-            out: out.to_path_buf(),
-            split: split.to_string(),
+        let files = ShardFiles::new(
+            out,
+            WDS_DIR,
+            split,
+            ShardFormat::Webdataset,
+            |split, i, _| format!("{split}-{i:06}.tar"),
+            resumed,
+        )?;
+        let encoder = TarEncoder {
             schema: schema.clone(),
             shard_size,
             landmark_count,
             mtime,
-            open: None,
-            sealed: resumed,
-        })
+            shard_bytes: 0,
+        };
+        Ok(ShardedSink::from_parts(encoder, files))
     }
+}
 
+impl TarEncoder {
     /// The members of one sample, in their fixed order.
     fn members(&self, sample: &Sample) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         let key = &*sample.key;
@@ -197,29 +196,6 @@ impl WebDatasetSink {
         header.set_cksum();
         Ok(header)
     }
-
-    fn seal_shard(&mut self) -> anyhow::Result<()> {
-        let Some(open) = self.open.take() else {
-            return Ok(());
-        };
-        // Writes the two zero blocks that end the archive. A shard that cannot be
-        // finished is removed: it is no longer tracked as open.
-        let temp = open.temp.clone();
-        let writer = open.builder.into_inner().map_err(|e| {
-            shard::remove_all([temp.as_path()]);
-            anyhow::Error::from(e).context(format!("{}: cannot finish tar", temp.display()))
-        })?;
-        self.sealed.push(shard::seal(
-            writer,
-            open.temp,
-            ShardFormat::Webdataset,
-            &self.split,
-            open.rows,
-            open.first_key,
-            open.last_key,
-        )?);
-        Ok(())
-    }
 }
 
 /// A stand-in for an array the sample lacks, of its column's shape and dtype, filled with
@@ -244,97 +220,41 @@ fn stand_in(dtype: DType, shape: &[usize]) -> Array {
     }
 }
 
-impl WebDatasetSink {
-    /// Where an error happened: the open shard's file, else the tar folder.
-    fn error_path(&self) -> PathBuf {
-        self.open
-            .as_ref()
-            .map_or_else(|| self.out.join(WDS_DIR), |o| o.temp.clone())
-    }
+impl ShardEncoder for TarEncoder {
+    type Writer = tar::Builder<ShardWriter>;
 
-    fn add(&mut self, sample: &Arc<Sample>) -> anyhow::Result<()> {
+    fn add(&mut self, files: &mut TarFiles, sample: &Arc<Sample>) -> anyhow::Result<()> {
         let members = self.members(sample)?;
         let size: u64 = members
             .iter()
             .map(|(_, data)| member_size(data.len()))
             .sum();
         let end = 2 * BLOCK;
-        if let Some(open) = &self.open {
-            if shard::starts_new_shard(open.rows, open.bytes, size, end, self.shard_size) {
-                self.seal_shard()?;
-            }
+        if shard::starts_new_shard(
+            files.open_rows(),
+            self.shard_bytes,
+            size,
+            end,
+            self.shard_size,
+        ) {
+            self.seal(files)?;
         }
-        if self.open.is_none() {
-            let temp = shard::temp_path(
-                &self.out.join(WDS_DIR),
-                &self.split,
-                self.sealed.len(),
-                "tar",
-            );
-            let builder = tar::Builder::new(shard::create(&temp)?);
-            self.open = Some(OpenTar {
-                builder,
-                temp,
-                rows: 0,
-                bytes: 0,
-                first_key: sample.key.to_string(),
-                last_key: String::new(),
-            });
-        }
+        let open = files.open_or_start(&sample.key, |file| Ok(tar::Builder::new(file)))?;
         let headers = members
             .iter()
             .map(|(name, data)| self.header(name, data.len()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let open = self.open.as_mut().expect("opened above");
         for ((_, data), header) in members.iter().zip(&headers) {
-            open.builder.append(header, data.as_slice())?;
+            open.writer.append(header, data.as_slice())?;
         }
-        open.rows += 1;
-        open.bytes += size;
-        open.last_key = sample.key.to_string();
+        open.add_rows(1, &sample.key);
+        self.shard_bytes += size;
         Ok(())
     }
-}
 
-impl Sink for WebDatasetSink {
-    fn write(&mut self, sample: &Arc<Sample>) -> Result<(), SinkError> {
-        self.add(sample)
-            .map_err(|e| SinkError::classify(&self.error_path(), e))
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<Vec<ShardRecord>, SinkError> {
-        if let Err(e) = self.seal_shard() {
-            let error = SinkError::classify(&self.error_path(), e);
-            self.abort();
-            return Err(error);
-        }
-        let split = self.split.clone();
-        let sealed = std::mem::take(&mut self.sealed);
-        shard::rename_all(&self.out, WDS_DIR, sealed, |i, _| {
-            format!("{split}-{i:06}.tar")
-        })
-        .map_err(|e| SinkError::classify(&self.out.join(WDS_DIR), e))
-    }
-
-    fn abort(self: Box<Self>) {
-        let temps = self
-            .sealed
-            .iter()
-            .map(|s| s.temp.as_path())
-            .chain(self.open.as_ref().map(|o| o.temp.as_path()));
-        shard::remove_all(temps);
-    }
-
-    fn seal_last(&mut self) -> Result<(), SinkError> {
-        self.seal_shard()
-            .map_err(|e| SinkError::classify(&self.error_path(), e))
-    }
-
-    fn abandon(self: Box<Self>) {
-        shard::remove_all(self.open.as_ref().map(|o| o.temp.as_path()));
-    }
-
-    fn sealed(&self) -> &[SealedShard] {
-        &self.sealed
+    fn seal(&mut self, files: &mut TarFiles) -> anyhow::Result<()> {
+        self.shard_bytes = 0;
+        // `into_inner` writes the two zero blocks that end the archive.
+        files.seal(|builder| Ok(builder.into_inner()?))
     }
 }
