@@ -24,6 +24,7 @@ use crate::source::inventory::{Inventory, SampleFiles};
 use crate::source::ReadError;
 use crate::validate::report::Report;
 use crate::validate::rules::{self, Checks};
+use crate::validate::statistics::{LandmarkBins, SampleStatistics};
 use crate::validate::{Code, Issue};
 
 /// Everything a worker needs to process samples.
@@ -117,7 +118,7 @@ impl Context<'_> {
         let image_file = image.as_ref().map(|(_, file)| file.clone());
         let segmentation = read(Modality::Segmentation, &mut issues);
         let segmentation_file = segmentation.as_ref().map(|(_, file)| file.clone());
-        let block_share = segmentation.as_ref().and_then(|(bytes, file)| {
+        let map = segmentation.as_ref().and_then(|(bytes, file)| {
             rules::check_segmentation(bytes, file, self.checks, &mut issues)
         });
 
@@ -125,6 +126,14 @@ impl Context<'_> {
         let landmarks = landmarks_file.as_ref().and_then(|(bytes, file)| {
             rules::check_landmarks(bytes, file, self.checks, &mut issues)
         });
+        // Counted in the source frame, before any --resolution scaling.
+        let statistics = SampleStatistics {
+            class_pixels: map.as_ref().map(|m| m.class_pixels),
+            landmarks: landmarks
+                .as_ref()
+                .filter(|a| a.shape == [self.checks.landmark_count, 2])
+                .map(|a| LandmarkBins::of(&a.to_f64_vec(), self.checks.image_size)),
+        };
 
         let features_file = read(Modality::Features, &mut issues);
         let expected_dim = |model: &str| self.schema.expected_dim(model);
@@ -184,7 +193,8 @@ impl Context<'_> {
             key: sample.key.clone(),
             issues,
             payload,
-            block_share,
+            block_share: map.and_then(|m| m.block_share),
+            statistics,
             bytes_read,
         }
     }
@@ -271,7 +281,7 @@ pub fn validate_all(
         keep_payload: false,
         resize: None,
     };
-    let mut report = Report::from_inventory(&inventory);
+    let mut report = Report::from_inventory(&inventory, check.checks.image_size);
     progress.start(inventory.samples.len() as u64);
     let completion = run(&context, progress, interrupted, |batch| {
         batch.iter().for_each(|p| report.add(p));

@@ -8,7 +8,10 @@
 //! Every map of a 425,000-sample dataset is decoded, so the map is summarised row by row
 //! as the decoder produces it: no full-size pixel buffer is allocated per map (that was a
 //! fresh megabyte, zeroed and faulted in, for every sample), and the label and block
-//! checks run while the row is still in cache.
+//! checks run while the row is still in cache. The pixels per label (the dataset's class
+//! shares) are counted on the way: a band whose rows are equal is counted from its first
+//! row, and a band of pure tiles from one pixel per tile, so an upscaled map costs one
+//! count per 4x4 block, not per pixel.
 
 use std::io::Cursor;
 
@@ -26,6 +29,8 @@ pub struct LabelMapSummary {
     pub blocks: u64,
     /// Entries of the palette (`PLTE`) of a palette map; `None` for grayscale.
     pub palette_entries: Option<usize>,
+    /// Pixels per label value, over the whole map (tiles or not).
+    pub label_pixels: [u64; 256],
 }
 
 impl LabelMapSummary {
@@ -142,6 +147,7 @@ impl Summarizer {
                 pure_blocks: 0,
                 blocks: 0,
                 palette_entries: None,
+                label_pixels: [0; 256],
             },
             label_limit,
             block,
@@ -161,34 +167,58 @@ impl Summarizer {
             let limit = self.label_limit;
             self.summary.above_limit += row.iter().filter(|&&l| l > limit).count() as u64;
         }
+        let span = self.tiles * self.block;
+        // Columns beyond the last whole tile belong to no band: counted here.
+        count_pixels(&mut self.summary.label_pixels, &row[span..], 1);
         if self.tiles == 0 {
             return;
         }
-        let span = self.tiles * self.block;
         let slot = self.rows_in_band * span;
         self.band[slot..slot + span].copy_from_slice(&row[..span]);
         self.rows_in_band += 1;
         if self.rows_in_band == self.block {
-            self.summary.pure_blocks += pure_tiles(&self.band, span, self.block) as u64;
+            let pixels = &mut self.summary.label_pixels;
+            self.summary.pure_blocks += pure_tiles(&self.band, span, self.block, pixels) as u64;
             self.summary.blocks += self.tiles as u64;
             self.rows_in_band = 0;
         }
     }
 
-    fn finish(self) -> LabelMapSummary {
+    fn finish(mut self) -> LabelMapSummary {
+        // Rows below the last whole band.
+        let span = self.tiles * self.block;
+        let rest = &self.band[..self.rows_in_band * span];
+        count_pixels(&mut self.summary.label_pixels, rest, 1);
         self.summary
     }
 }
 
-/// Pure tiles in a band of `block` rows of `span` pixels each.
-fn pure_tiles(band: &[u8], span: usize, block: usize) -> usize {
+/// Adds `weight` to the count of every label in `labels`.
+fn count_pixels(counts: &mut [u64; 256], labels: &[u8], weight: u64) {
+    for &label in labels {
+        counts[usize::from(label)] += weight;
+    }
+}
+
+/// Pure tiles in a band of `block` rows of `span` pixels each; adds the band's pixels to
+/// `counts`.
+fn pure_tiles(band: &[u8], span: usize, block: usize, counts: &mut [u64; 256]) -> usize {
     let row = |dy: usize| &band[dy * span..(dy + 1) * span];
     let top = row(0);
     // An upscaled map repeats each row `block` times: one memcmp per row settles the
     // band, and only the first row's runs need looking at.
     if (1..block).all(|dy| row(dy) == top) {
-        return constant_runs(top, block);
+        let pure = constant_runs(top, block);
+        if pure * block == span {
+            // Every tile is one label: one count per tile, runs of equal tiles summed first
+            // (a map is mostly long runs of background, skin, hair).
+            count_tiles(counts, top, block);
+        } else {
+            count_pixels(counts, top, block as u64);
+        }
+        return pure;
     }
+    count_pixels(counts, &band[..block * span], 1);
     (0..span / block)
         .filter(|&tx| {
             let first = top[tx * block];
@@ -199,6 +229,23 @@ fn pure_tiles(band: &[u8], span: usize, block: usize) -> usize {
             })
         })
         .count()
+}
+
+/// Counts a band of pure tiles from the first pixel of each tile of its first row.
+fn count_tiles(counts: &mut [u64; 256], top: &[u8], block: usize) {
+    let weight = (block * block) as u64;
+    let mut firsts = top.iter().step_by(block);
+    let Some(&first) = firsts.next() else { return };
+    let (mut label, mut run) = (first, 1u64);
+    for &l in firsts {
+        if l == label {
+            run += 1;
+        } else {
+            counts[usize::from(label)] += run * weight;
+            (label, run) = (l, 1);
+        }
+    }
+    counts[usize::from(label)] += run * weight;
 }
 
 /// How many of the row's aligned runs of `block` pixels hold one label.
@@ -304,6 +351,51 @@ mod tests {
             .collect();
         let s = summarize(&encode(10, 9, png::ColorType::Grayscale, &labels)).unwrap();
         assert_eq!((s.pure_blocks, s.blocks, s.max_label), (4, 4, 7));
+    }
+
+    /// The counts of every label a map holds, counted the plain way.
+    fn plain_counts(labels: &[u8]) -> [u64; 256] {
+        let mut counts = [0u64; 256];
+        for &l in labels {
+            counts[usize::from(l)] += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn label_pixels_are_exact_for_pure_and_impure_bands() {
+        // 8x8, x4 upscale of [[1, 2], [3, 4]]: every band pure, 16 pixels per label.
+        let mut labels = upscaled_8x8();
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!(&s.label_pixels[..5], &[0, 16, 16, 16, 16]);
+        assert_eq!(s.label_pixels, plain_counts(&labels));
+        // Rows of the first band equal but one run impure (a column of label 9 in every
+        // row of the band: counted from the first row, times 4).
+        for y in 0..4 {
+            labels[y * 8 + 1] = 9;
+        }
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!((s.pure_blocks, s.label_pixels[9], s.label_pixels[1]), (3, 4, 12));
+        assert_eq!(s.label_pixels, plain_counts(&labels));
+        // Rows of the second band differ: every pixel counted.
+        labels[8 * 6 + 7] = 0;
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!((s.pure_blocks, s.label_pixels[0], s.label_pixels[4]), (2, 1, 15));
+        assert_eq!(s.label_pixels, plain_counts(&labels));
+    }
+
+    #[test]
+    fn label_pixels_count_the_edges_beyond_whole_tiles() {
+        // 10x9: the last 2 columns and the last row are in no tile but are counted.
+        let labels: Vec<u8> = (0..90)
+            .map(|i| if i % 10 >= 8 || i / 10 == 8 { 7 } else { 1 })
+            .collect();
+        let s = summarize(&encode(10, 9, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!((s.label_pixels[1], s.label_pixels[7]), (64, 26));
+        assert_eq!(s.label_pixels.iter().sum::<u64>(), 90);
+        // Smaller than a tile: every pixel counted too.
+        let s = summarize(&encode(3, 2, png::ColorType::Grayscale, &[0, 5, 5, 18, 18, 18])).unwrap();
+        assert_eq!((s.label_pixels[0], s.label_pixels[5], s.label_pixels[18]), (1, 2, 3));
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub(crate) fn from_sources(
         keep_payload: false,
         resize: None,
     };
-    let mut report = Report::from_inventory(&inventory);
+    let mut report = Report::from_inventory(&inventory, check.checks.image_size);
     let mut purity = Vec::new();
     progress.start(inventory.samples.len() as u64);
     let completion = pipeline::run(&context, progress, interrupted, |batch| {
