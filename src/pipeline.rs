@@ -262,6 +262,15 @@ where
     })
 }
 
+/// What a validation pass over raw sources gives.
+pub struct Validated {
+    pub report: Report,
+    pub inventory: Inventory,
+    /// `--dedup-threshold`: the pairs and groups found (each pair is also a warning on both
+    /// keys in `report`).
+    pub dedup: Option<crate::dedup::DedupReport>,
+}
+
 /// The `validate` engine: every rule on every sample of `sources`, nothing kept but the
 /// report. `None` when interrupted.
 pub fn validate_all(
@@ -271,6 +280,20 @@ pub fn validate_all(
     progress: &dyn Progress,
     interrupted: &AtomicBool,
 ) -> anyhow::Result<Option<Report>> {
+    let validated = validate_with(sources, check, dedup, progress, interrupted, |_| {})?;
+    Ok(validated.map(|v| v.report))
+}
+
+/// [`validate_all`], also handing every processed sample to `on_sample` (in key order) and
+/// returning the inventory and the near-duplicates (`report` draws from them).
+pub fn validate_with(
+    sources: &[std::path::PathBuf],
+    check: &CheckConfig,
+    dedup: Option<&DedupConfig>,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+    mut on_sample: impl FnMut(&Processed) + Send,
+) -> anyhow::Result<Option<Validated>> {
     let inventory = inventory_without_duplicates(sources)?;
     let schema = schema::discover(&inventory, &check.checks, check.max_file_bytes);
     let context = Context {
@@ -284,20 +307,31 @@ pub fn validate_all(
     let mut report = Report::from_inventory(&inventory, check.checks.image_size);
     progress.start(inventory.samples.len() as u64);
     let completion = run(&context, progress, interrupted, |batch| {
-        batch.iter().for_each(|p| report.add(p));
+        for processed in &batch {
+            report.add(processed);
+            on_sample(processed);
+        }
         Ok(())
     })?;
     if completion == Completion::Interrupted {
         return Ok(None);
     }
     // --dedup-threshold: every near-duplicate pair as a warning on both keys.
-    if let Some(d) = dedup {
-        progress.start(inventory.samples.len() as u64);
-        let found = crate::dedup::find_in_inventory(&inventory, d, interrupted, progress)?;
-        if found.stats.interrupted {
-            return Ok(None);
+    let found = match dedup {
+        Some(d) => {
+            progress.start(inventory.samples.len() as u64);
+            let found = crate::dedup::find_in_inventory(&inventory, d, interrupted, progress)?;
+            if found.stats.interrupted {
+                return Ok(None);
+            }
+            crate::dedup::add_to_report(&mut report, &found, &inventory);
+            Some(found)
         }
-        crate::dedup::add_to_report(&mut report, &found, &inventory);
-    }
-    Ok(Some(report))
+        None => None,
+    };
+    Ok(Some(Validated {
+        report,
+        inventory,
+        dedup: found,
+    }))
 }
