@@ -326,9 +326,8 @@ fn class_pixels_of_folders(parts: &[&Path]) -> (Vec<u64>, u64) {
             .collect();
         files.sort();
         for file in files {
-            let mut decoder = png::Decoder::new(std::io::BufReader::new(
-                std::fs::File::open(&file).unwrap(),
-            ));
+            let mut decoder =
+                png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&file).unwrap()));
             decoder.set_transformations(png::Transformations::IDENTITY);
             let mut reader = decoder.read_info().unwrap();
             let mut labels = vec![0u8; reader.output_buffer_size().unwrap()];
@@ -354,7 +353,8 @@ fn convert_records_the_class_pixels_of_every_map_at_any_thread_count() {
     assert_eq!(folders.len(), 2, "pt1 and pt4 are folders");
     let owned: Vec<PathBuf> = folders.iter().map(|p| p.to_path_buf()).collect();
     t.convert(&owned, "one", &["--threads", "1"]).expect_code(0);
-    t.convert(&owned, "four", &["--threads", "4"]).expect_code(0);
+    t.convert(&owned, "four", &["--threads", "4"])
+        .expect_code(0);
     let one = read_json(&t.join("one/manifest.json"))["statistics"].clone();
     let four = read_json(&t.join("four/manifest.json"))["statistics"].clone();
     assert_eq!(one, four, "the same numbers whatever the thread count");
@@ -487,8 +487,11 @@ fn assert_pairs_shown(summary: &serde_json::Value, dir: &Path, shown: usize) {
         } else {
             format!("{similarity:.6}")
         };
-        let card = format!("similarity <b class=\"similarity\">{text}</b></div>\n<div class=\"panels\">");
-        let at = page.find(&card).unwrap_or_else(|| panic!("no pair card {text}"));
+        let card =
+            format!("similarity <b class=\"similarity\">{text}</b></div>\n<div class=\"panels\">");
+        let at = page
+            .find(&card)
+            .unwrap_or_else(|| panic!("no pair card {text}"));
         let rest = &page[at..at + 600.min(page.len() - at)];
         assert!(rest.find(a) < rest.find(b), "{a} then {b} in {rest}");
         let pictures = pair["pictures"].as_array().unwrap();

@@ -408,12 +408,18 @@ mod tests {
             labels[y * 8 + 1] = 9;
         }
         let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
-        assert_eq!((s.pure_blocks, s.label_pixels[9], s.label_pixels[1]), (3, 4, 12));
+        assert_eq!(
+            (s.pure_blocks, s.label_pixels[9], s.label_pixels[1]),
+            (3, 4, 12)
+        );
         assert_eq!(s.label_pixels, plain_counts(&labels));
         // Rows of the second band differ: every pixel counted.
         labels[8 * 6 + 7] = 0;
         let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
-        assert_eq!((s.pure_blocks, s.label_pixels[0], s.label_pixels[4]), (2, 1, 15));
+        assert_eq!(
+            (s.pure_blocks, s.label_pixels[0], s.label_pixels[4]),
+            (2, 1, 15)
+        );
         assert_eq!(s.label_pixels, plain_counts(&labels));
     }
 
@@ -453,8 +459,17 @@ mod tests {
         assert_eq!((s.label_pixels[1], s.label_pixels[7]), (64, 26));
         assert_eq!(s.label_pixels.iter().sum::<u64>(), 90);
         // Smaller than a tile: every pixel counted too.
-        let s = summarize(&encode(3, 2, png::ColorType::Grayscale, &[0, 5, 5, 18, 18, 18])).unwrap();
-        assert_eq!((s.label_pixels[0], s.label_pixels[5], s.label_pixels[18]), (1, 2, 3));
+        let s = summarize(&encode(
+            3,
+            2,
+            png::ColorType::Grayscale,
+            &[0, 5, 5, 18, 18, 18],
+        ))
+        .unwrap();
+        assert_eq!(
+            (s.label_pixels[0], s.label_pixels[5], s.label_pixels[18]),
+            (1, 2, 3)
+        );
     }
 
     #[test]

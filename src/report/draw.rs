@@ -373,11 +373,7 @@ impl Density {
             let (x, y) = (i as u32 % self.side, i as u32 / self.side);
             for dy in 0..scale {
                 for dx in 0..scale {
-                    out.set(
-                        i64::from(x * scale + dx),
-                        i64::from(y * scale + dy),
-                        colour,
-                    );
+                    out.set(i64::from(x * scale + dx), i64::from(y * scale + dy), colour);
                 }
             }
         }

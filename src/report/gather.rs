@@ -21,15 +21,15 @@ use parquet::file::metadata::PageIndexPolicy;
 use sha2::{Digest, Sha256};
 
 use crate::config::CheckConfig;
+use crate::dedup::{DedupConfig, DedupReport};
 use crate::format::shard::ShardFormat;
 use crate::manifest::Manifest;
-use crate::dedup::{DedupConfig, DedupReport};
 use crate::pipeline::{self, Progress, Validated};
 use crate::sample::Processed;
-use crate::validate::statistics::Statistics;
 use crate::sample::{parse_part, Modality};
 use crate::source::inventory::Inventory;
 use crate::validate::report::SampleIssues;
+use crate::validate::statistics::Statistics;
 use crate::validate::Code;
 
 /// The overview numbers, from either kind of input.

@@ -30,8 +30,8 @@ use crate::config::CheckConfig;
 use crate::dedup::{self, DedupConfig, DedupRecord, DedupReport, Pair};
 use crate::manifest::Manifest;
 use crate::pipeline::Progress;
-use crate::validate::statistics::CLASSES;
 use crate::validate::report::SampleIssues;
+use crate::validate::statistics::CLASSES;
 use crate::validate::{Code, Issue};
 
 use draw::{Density, LabelMap, Rgb};
@@ -499,7 +499,10 @@ fn write_report(
     }
     if let Some(exact) = &exact {
         class_maps = exact.maps_counted;
-        for (total, n) in class_pixels.iter_mut().zip(&exact.segmentation_class_pixels) {
+        for (total, n) in class_pixels
+            .iter_mut()
+            .zip(&exact.segmentation_class_pixels)
+        {
             *total = *n;
         }
         let grid = &exact.landmark_density;
@@ -556,7 +559,8 @@ pub(crate) fn shown_pairs(
     near: Option<&NearDuplicates>,
     limit: usize,
 ) -> impl Iterator<Item = &Pair> {
-    near.into_iter().flat_map(move |n| n.pairs.iter().take(limit))
+    near.into_iter()
+        .flat_map(move |n| n.pairs.iter().take(limit))
 }
 
 fn summary(config: &ReportConfig, page: &Page, files: Vec<String>) -> ReportSummary {

@@ -136,7 +136,18 @@ mod tests {
     fn landmarks_fall_in_their_bins_and_the_edge_is_inside() {
         // 16 pixels per bin at 1024.
         let b = LandmarkBins::of(
-            &[0.0, 0.0, 15.9, 16.0, 1024.0, 1024.0, -0.1, 5.0, f64::NAN, 1.0],
+            &[
+                0.0,
+                0.0,
+                15.9,
+                16.0,
+                1024.0,
+                1024.0,
+                -0.1,
+                5.0,
+                f64::NAN,
+                1.0,
+            ],
             1024,
         );
         assert_eq!(b.bins, vec![0, 64, 64 * 64 - 1]);
