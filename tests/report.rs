@@ -5,6 +5,14 @@ use std::path::{Path, PathBuf};
 
 use crate::util::{broken_folder, fixtures, good_sources, read_json, TestDir};
 
+/// `report SOURCES EXTRA...`.
+fn report_args(sources: &[PathBuf], extra: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["report".into()];
+    args.extend(sources.iter().map(|s| s.clone().into_os_string()));
+    args.extend(extra.iter().map(Into::into));
+    args
+}
+
 /// Every `src="..."` of the page.
 fn sources_of(page: &str) -> Vec<String> {
     page.split("src=\"")
@@ -155,20 +163,18 @@ fn report_on_a_converted_folder_matches_the_sources_gallery() {
     }
     // The same seed picks the same samples from the sources and from the shards, and
     // draws the same pixels (the shards hold the source bytes unchanged).
-    let mut args: Vec<std::ffi::OsString> = vec!["report".into()];
-    args.extend(good_sources().into_iter().map(Into::into));
-    for extra in [
-        "--out",
-        "from-sources",
-        "--json",
-        "--gallery",
-        "4",
-        "--seed",
-        "7",
-    ] {
-        args.push(extra.into());
-    }
-    let raw = t.run(args);
+    let raw = t.run(report_args(
+        &good_sources(),
+        &[
+            "--out",
+            "from-sources",
+            "--json",
+            "--gallery",
+            "4",
+            "--seed",
+            "7",
+        ],
+    ));
     raw.expect_code(0);
     let raw = raw.json();
     assert_eq!(raw["gallery"], summary["gallery"]);
@@ -506,9 +512,7 @@ fn assert_pairs_shown(summary: &serde_json::Value, dir: &Path, shown: usize) {
 #[test]
 fn report_shows_near_duplicate_pairs_side_by_side() {
     let t = TestDir::new();
-    let mut args: Vec<std::ffi::OsString> = vec!["report".into()];
-    args.extend(dedup_sources().into_iter().map(Into::into));
-    for extra in [
+    let extra = [
         "--out",
         "from-sources",
         "--json",
@@ -518,10 +522,8 @@ fn report_shows_near_duplicate_pairs_side_by_side() {
         "0.92",
         "--pairs",
         "4",
-    ] {
-        args.push(extra.into());
-    }
-    let run = t.run(args);
+    ];
+    let run = t.run(report_args(&dedup_sources(), &extra));
     run.expect_code(0);
     let summary = run.json();
     assert_eq!(summary["near_duplicates"]["source"], "computed");
@@ -545,17 +547,16 @@ fn report_shows_near_duplicate_pairs_side_by_side() {
         10
     );
     let report = |out: &str, extra: &[&str]| {
-        let mut args: Vec<std::ffi::OsString> = vec![
-            "report".into(),
-            t.join("out").into(),
-            "--out".into(),
-            t.join(out).into(),
-            "--json".into(),
-            "--image-size".into(),
-            "8".into(),
+        let out = t.join(out);
+        let mut args = vec![
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--image-size",
+            "8",
         ];
-        args.extend(extra.iter().map(Into::into));
-        let run = t.run(args);
+        args.extend(extra);
+        let run = t.run(report_args(&[t.join("out")], &args));
         run.expect_code(0);
         run.json()
     };
@@ -570,15 +571,15 @@ fn report_shows_near_duplicate_pairs_side_by_side() {
     // Without either, no section.
     t.convert(&dedup_sources(), "plain", &["--image-size", "8"])
         .expect_code(0);
-    let run = t.run([
-        "report".as_ref(),
-        t.join("plain").as_os_str(),
-        "--out".as_ref(),
-        t.join("none").as_os_str(),
-        "--json".as_ref(),
-        "--image-size".as_ref(),
-        "8".as_ref(),
-    ]);
+    let none = t.join("none");
+    let extra = [
+        "--out",
+        none.to_str().unwrap(),
+        "--json",
+        "--image-size",
+        "8",
+    ];
+    let run = t.run(report_args(&[t.join("plain")], &extra));
     run.expect_code(0);
     assert!(run.json().get("near_duplicates").is_none());
     let page = std::fs::read_to_string(t.join("none/index.html")).unwrap();

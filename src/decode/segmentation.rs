@@ -378,12 +378,15 @@ mod tests {
 
     #[test]
     fn rows_and_columns_beyond_the_last_whole_tile_are_not_tiles() {
-        // 10x9: two tiles across, two bands down; the last 2 columns and 1 row are ignored.
+        // 10x9: two tiles across, two bands down; the last 2 columns and 1 row are in no
+        // tile, but their pixels are counted.
         let labels: Vec<u8> = (0..90)
             .map(|i| if i % 10 >= 8 || i / 10 == 8 { 7 } else { 1 })
             .collect();
         let s = summarize(&encode(10, 9, png::ColorType::Grayscale, &labels)).unwrap();
         assert_eq!((s.pure_blocks, s.blocks, s.max_label), (4, 4, 7));
+        assert_eq!((s.label_pixels[1], s.label_pixels[7]), (64, 26));
+        assert_eq!(s.label_pixels.iter().sum::<u64>(), 90);
     }
 
     /// The counts of every label a map holds, counted the plain way.
@@ -450,15 +453,7 @@ mod tests {
     }
 
     #[test]
-    fn label_pixels_count_the_edges_beyond_whole_tiles() {
-        // 10x9: the last 2 columns and the last row are in no tile but are counted.
-        let labels: Vec<u8> = (0..90)
-            .map(|i| if i % 10 >= 8 || i / 10 == 8 { 7 } else { 1 })
-            .collect();
-        let s = summarize(&encode(10, 9, png::ColorType::Grayscale, &labels)).unwrap();
-        assert_eq!((s.label_pixels[1], s.label_pixels[7]), (64, 26));
-        assert_eq!(s.label_pixels.iter().sum::<u64>(), 90);
-        // Smaller than a tile: every pixel counted too.
+    fn label_pixels_of_a_map_smaller_than_a_tile_are_counted() {
         let s = summarize(&encode(
             3,
             2,

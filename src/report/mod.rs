@@ -794,34 +794,24 @@ fn decode_sample(
         Ok(())
     };
     save("image", &base)?;
-    if draw == Draw::Image {
-        return Ok(Decoded {
-            drawn: Some(Drawn {
-                key: key.to_string(),
-                pictures,
-                notes,
-                names: files.names,
-            }),
-            labels,
-            purity,
-            landmarks,
-        });
-    }
-    if let Some(map) = &map {
-        let coloured = map.coloured(base.width, base.height);
-        save("segmentation", &coloured)?;
-        save("blend", &draw::blend(&base, &coloured, 128))?;
-    }
-    if let Some(points) = &landmarks {
-        let mut dotted = base.clone();
-        let outside = draw::draw_landmarks(&mut dotted, points, source_w, source_h);
-        if outside > 0 {
-            notes.push(format!(
-                "{outside} of {} landmarks lie outside the picture and are not drawn",
-                points.len()
-            ));
+    // A near-duplicate shown beside its partner needs the image only.
+    if draw == Draw::Panels {
+        if let Some(map) = &map {
+            let coloured = map.coloured(base.width, base.height);
+            save("segmentation", &coloured)?;
+            save("blend", &draw::blend(&base, &coloured, 128))?;
         }
-        save("landmarks", &dotted)?;
+        if let Some(points) = &landmarks {
+            let mut dotted = base.clone();
+            let outside = draw::draw_landmarks(&mut dotted, points, source_w, source_h);
+            if outside > 0 {
+                notes.push(format!(
+                    "{outside} of {} landmarks lie outside the picture and are not drawn",
+                    points.len()
+                ));
+            }
+            save("landmarks", &dotted)?;
+        }
     }
     Ok(Decoded {
         drawn: Some(Drawn {
