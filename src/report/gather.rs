@@ -1,9 +1,11 @@
 //! What the page shows, gathered from either kind of input without decoding every image:
 //! raw sources go through the validation pipeline once (headers, maps and arrays are
-//! checked as `validate` checks them; only block purity per map is kept besides the
-//! report), a converted folder is read from its manifest and the key column of its Parquet
-//! shards. Then only the chosen samples (the cards and the statistics sample, whose first
-//! samples are the gallery) have their files read again and decoded for drawing.
+//! checked as `validate` checks them, and the report carries the class pixels and landmark
+//! bins of every valid sample; only block purity per map is kept besides it), a converted
+//! folder is read from its manifest (which records the same statistics) and the key column
+//! of its Parquet shards. Then only the chosen samples (the cards, the gallery, the
+//! near-duplicates shown and, converted, the statistics sample) have their files read again
+//! and decoded for drawing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
