@@ -102,6 +102,16 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 12, value_name = "N")]
     pub gallery: usize,
 
+    /// Show near-duplicate pairs side by side: samples whose CLIP_ViTL_14@336 similarity is
+    /// at or above this, and identical images (warned as with validate). A converted folder
+    /// shows the pairs `convert --dedup-threshold` recorded, without this option too.
+    #[arg(long, value_name = "SIMILARITY")]
+    pub dedup_threshold: Option<f64>,
+
+    /// Near-duplicate pairs drawn, most similar first; the rest are counted.
+    #[arg(long, default_value_t = 12, value_name = "N")]
+    pub pairs: usize,
+
     #[command(flatten)]
     pub checks: CheckArgs,
 

@@ -86,8 +86,8 @@ pub struct ReportCommandConfig {
 }
 
 impl ReportCommandConfig {
-    pub fn from_args(args: &ReportArgs) -> ReportCommandConfig {
-        ReportCommandConfig {
+    pub fn from_args(args: &ReportArgs) -> anyhow::Result<ReportCommandConfig> {
+        Ok(ReportCommandConfig {
             report: crate::report::ReportConfig {
                 inputs: args.sources.clone(),
                 out: args.out.clone(),
@@ -95,9 +95,14 @@ impl ReportCommandConfig {
                 per_code: args.per_code,
                 gallery: args.gallery,
                 check: CheckConfig::from_args(&args.checks),
+                dedup: args
+                    .dedup_threshold
+                    .map(|t| dedup_config_for_splits(t, args.checks.max_file_bytes))
+                    .transpose()?,
+                pairs: args.pairs,
             },
             json: args.json,
-        }
+        })
     }
 }
 

@@ -160,7 +160,7 @@ pub fn convert(
         keep_payload: true,
         resize: config.resize.as_ref(),
     };
-    let mut report = Report::from_inventory(&inventory);
+    let mut report = Report::from_inventory(&inventory, checks.image_size);
     let mut parts: BTreeMap<String, u64> = BTreeMap::new();
     progress.start(inventory.samples.len() as u64);
     let outcome = pipeline::run(&context, progress, interrupted, |batch| {

@@ -139,6 +139,15 @@ pub fn npz(data: &[u8]) -> Result<(), String> {
 pub fn label_map(data: &[u8]) -> Result<(), String> {
     let mut issues = Vec::new();
     let _ = rules::check_segmentation(data, "fuzz.png", checks(), &mut issues);
+    // The class counts cover every pixel exactly once, whatever the tiles.
+    let max_bytes = usize::try_from(checks().max_pixels).unwrap_or(usize::MAX);
+    if let Ok(map) = crate::decode::segmentation::summarize_label_map(data, max_bytes, 18, 4) {
+        let counted: u64 = map.label_pixels.iter().sum();
+        let pixels = u64::from(map.width) * u64::from(map.height);
+        if counted != pixels {
+            return Err(format!("{counted} pixels counted in a map of {pixels}"));
+        }
+    }
     Ok(())
 }
 
@@ -163,7 +172,7 @@ pub fn zip_source(data: &[u8]) -> Result<(), String> {
         };
         let report = ScanReport::from_inventory(&inventory);
         let _ = serde_json::to_string(&report);
-        let _ = Report::from_inventory(&inventory);
+        let _ = Report::from_inventory(&inventory, 1024);
         for sample in &inventory.samples {
             for modality in Modality::ALL {
                 let _ = inventory.display_path(sample, modality);

@@ -85,9 +85,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Dedup(args) => {
             config::DedupCommandConfig::from_args(args).and_then(|c| cmd::dedup::run(&c, &printer))
         }
-        Command::Report(args) => {
-            cmd::report::run(&config::ReportCommandConfig::from_args(args), &printer)
-        }
+        Command::Report(args) => config::ReportCommandConfig::from_args(args)
+            .and_then(|c| cmd::report::run(&c, &printer)),
         Command::Completions(args) => cmd::completions::run(args.shell),
         Command::Man(args) => cmd::completions::run_man(args.command.as_deref()),
     };

@@ -19,6 +19,7 @@ use crate::source::{Source, SourceKind};
 use crate::split::SplitPlan;
 use crate::validate::report::Report;
 use crate::validate::report::{BlockShare, SampleIssues};
+use crate::validate::statistics::Statistics;
 use crate::validate::Code;
 
 pub const FORMAT_VERSION: u32 = 1;
@@ -119,6 +120,11 @@ pub struct Manifest {
     /// Issues of severity warning, by code.
     pub warnings: BTreeMap<Code, u64>,
     pub segmentation_block_share: BlockShare,
+    /// Pixels per segmentation class and the landmark density over every row written,
+    /// gathered while converting. Absent in manifests of versions before it was recorded
+    /// (`report` then estimates them from sampled rows).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub statistics: Option<Statistics>,
     /// `convert --dedup-threshold`: the threshold, the model and every near-duplicate group,
     /// each kept in one split. Absent without the option.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -264,6 +270,7 @@ impl Manifest {
             errors: report.errors,
             warnings: report.warnings,
             segmentation_block_share: report.segmentation_block_share,
+            statistics: Some(report.statistics),
             dedup: None,
             published: Vec::new(),
         }

@@ -24,6 +24,7 @@ use crate::source::inventory::{Inventory, SampleFiles};
 use crate::source::ReadError;
 use crate::validate::report::Report;
 use crate::validate::rules::{self, Checks};
+use crate::validate::statistics::{LandmarkBins, SampleStatistics};
 use crate::validate::{Code, Issue};
 
 /// Everything a worker needs to process samples.
@@ -117,7 +118,7 @@ impl Context<'_> {
         let image_file = image.as_ref().map(|(_, file)| file.clone());
         let segmentation = read(Modality::Segmentation, &mut issues);
         let segmentation_file = segmentation.as_ref().map(|(_, file)| file.clone());
-        let block_share = segmentation.as_ref().and_then(|(bytes, file)| {
+        let map = segmentation.as_ref().and_then(|(bytes, file)| {
             rules::check_segmentation(bytes, file, self.checks, &mut issues)
         });
 
@@ -125,6 +126,14 @@ impl Context<'_> {
         let landmarks = landmarks_file.as_ref().and_then(|(bytes, file)| {
             rules::check_landmarks(bytes, file, self.checks, &mut issues)
         });
+        // Counted in the source frame, before any --resolution scaling.
+        let statistics = SampleStatistics {
+            class_pixels: map.as_ref().map(|m| m.class_pixels),
+            landmarks: landmarks
+                .as_ref()
+                .filter(|a| a.shape == [self.checks.landmark_count, 2])
+                .map(|a| LandmarkBins::of(&a.to_f64_vec(), self.checks.image_size)),
+        };
 
         let features_file = read(Modality::Features, &mut issues);
         let expected_dim = |model: &str| self.schema.expected_dim(model);
@@ -184,7 +193,8 @@ impl Context<'_> {
             key: sample.key.clone(),
             issues,
             payload,
-            block_share,
+            block_share: map.and_then(|m| m.block_share),
+            statistics,
             bytes_read,
         }
     }
@@ -252,6 +262,15 @@ where
     })
 }
 
+/// What a validation pass over raw sources gives.
+pub struct Validated {
+    pub report: Report,
+    pub inventory: Inventory,
+    /// `--dedup-threshold`: the pairs and groups found (each pair is also a warning on both
+    /// keys in `report`).
+    pub dedup: Option<crate::dedup::DedupReport>,
+}
+
 /// The `validate` engine: every rule on every sample of `sources`, nothing kept but the
 /// report. `None` when interrupted.
 pub fn validate_all(
@@ -261,6 +280,20 @@ pub fn validate_all(
     progress: &dyn Progress,
     interrupted: &AtomicBool,
 ) -> anyhow::Result<Option<Report>> {
+    let validated = validate_with(sources, check, dedup, progress, interrupted, |_| {})?;
+    Ok(validated.map(|v| v.report))
+}
+
+/// [`validate_all`], also handing every processed sample to `on_sample` (in key order) and
+/// returning the inventory and the near-duplicates (`report` draws from them).
+pub fn validate_with(
+    sources: &[std::path::PathBuf],
+    check: &CheckConfig,
+    dedup: Option<&DedupConfig>,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+    mut on_sample: impl FnMut(&Processed) + Send,
+) -> anyhow::Result<Option<Validated>> {
     let inventory = inventory_without_duplicates(sources)?;
     let schema = schema::discover(&inventory, &check.checks, check.max_file_bytes);
     let context = Context {
@@ -271,23 +304,34 @@ pub fn validate_all(
         keep_payload: false,
         resize: None,
     };
-    let mut report = Report::from_inventory(&inventory);
+    let mut report = Report::from_inventory(&inventory, check.checks.image_size);
     progress.start(inventory.samples.len() as u64);
     let completion = run(&context, progress, interrupted, |batch| {
-        batch.iter().for_each(|p| report.add(p));
+        for processed in &batch {
+            report.add(processed);
+            on_sample(processed);
+        }
         Ok(())
     })?;
     if completion == Completion::Interrupted {
         return Ok(None);
     }
     // --dedup-threshold: every near-duplicate pair as a warning on both keys.
-    if let Some(d) = dedup {
-        progress.start(inventory.samples.len() as u64);
-        let found = crate::dedup::find_in_inventory(&inventory, d, interrupted, progress)?;
-        if found.stats.interrupted {
-            return Ok(None);
+    let found = match dedup {
+        Some(d) => {
+            progress.start(inventory.samples.len() as u64);
+            let found = crate::dedup::find_in_inventory(&inventory, d, interrupted, progress)?;
+            if found.stats.interrupted {
+                return Ok(None);
+            }
+            crate::dedup::add_to_report(&mut report, &found, &inventory);
+            Some(found)
         }
-        crate::dedup::add_to_report(&mut report, &found, &inventory);
-    }
-    Ok(Some(report))
+        None => None,
+    };
+    Ok(Some(Validated {
+        report,
+        inventory,
+        dedup: found,
+    }))
 }

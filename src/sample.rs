@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checksum::sha256_hex;
 use crate::decode::array::Array;
+use crate::validate::statistics::SampleStatistics;
 use crate::validate::Issue;
 
 /// The four kinds of file an SFHQ sample is made of.
@@ -172,6 +173,8 @@ pub struct Processed {
     pub payload: Option<Payload>,
     /// Share of pure 4x4 blocks of the segmentation map, when it was decoded at full size.
     pub block_share: Option<f64>,
+    /// What the sample adds to the dataset's statistics (class pixels, landmark bins).
+    pub statistics: SampleStatistics,
     pub bytes_read: u64,
 }
 

@@ -1,9 +1,17 @@
 //! `report`: the HTML page on raw sources (validated for it) and on a converted folder.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::util::{broken_folder, fixtures, good_sources, read_json, TestDir};
+
+/// `report SOURCES EXTRA...`.
+fn report_args(sources: &[PathBuf], extra: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["report".into()];
+    args.extend(sources.iter().map(|s| s.clone().into_os_string()));
+    args.extend(extra.iter().map(Into::into));
+    args
+}
 
 /// Every `src="..."` of the page.
 fn sources_of(page: &str) -> Vec<String> {
@@ -155,20 +163,18 @@ fn report_on_a_converted_folder_matches_the_sources_gallery() {
     }
     // The same seed picks the same samples from the sources and from the shards, and
     // draws the same pixels (the shards hold the source bytes unchanged).
-    let mut args: Vec<std::ffi::OsString> = vec!["report".into()];
-    args.extend(good_sources().into_iter().map(Into::into));
-    for extra in [
-        "--out",
-        "from-sources",
-        "--json",
-        "--gallery",
-        "4",
-        "--seed",
-        "7",
-    ] {
-        args.push(extra.into());
-    }
-    let raw = t.run(args);
+    let raw = t.run(report_args(
+        &good_sources(),
+        &[
+            "--out",
+            "from-sources",
+            "--json",
+            "--gallery",
+            "4",
+            "--seed",
+            "7",
+        ],
+    ));
     raw.expect_code(0);
     let raw = raw.json();
     assert_eq!(raw["gallery"], summary["gallery"]);
@@ -312,4 +318,270 @@ fn an_interrupted_report_writes_no_page_and_exits_130() {
         !out.exists(),
         "the report folder this run created is removed"
     );
+}
+
+/// Pixels per label of the folder parts' maps, decoded here with the `png` crate (palette
+/// indices kept: they are the labels).
+fn class_pixels_of_folders(parts: &[&Path]) -> (Vec<u64>, u64) {
+    let mut counts = vec![0u64; 256];
+    let mut maps = 0;
+    for part in parts {
+        let mut files: Vec<_> = std::fs::read_dir(part.join("segmentations"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files {
+            let mut decoder =
+                png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&file).unwrap()));
+            decoder.set_transformations(png::Transformations::IDENTITY);
+            let mut reader = decoder.read_info().unwrap();
+            let mut labels = vec![0u8; reader.output_buffer_size().unwrap()];
+            let frame = reader.next_frame(&mut labels).unwrap();
+            for &label in &labels[..frame.buffer_size()] {
+                counts[usize::from(label)] += 1;
+            }
+            maps += 1;
+        }
+    }
+    (counts, maps)
+}
+
+#[test]
+fn convert_records_the_class_pixels_of_every_map_at_any_thread_count() {
+    let t = TestDir::new();
+    let sources = good_sources();
+    let folders: Vec<&Path> = sources
+        .iter()
+        .filter(|p| p.is_dir())
+        .map(PathBuf::as_path)
+        .collect();
+    assert_eq!(folders.len(), 2, "pt1 and pt4 are folders");
+    let owned: Vec<PathBuf> = folders.iter().map(|p| p.to_path_buf()).collect();
+    t.convert(&owned, "one", &["--threads", "1"]).expect_code(0);
+    t.convert(&owned, "four", &["--threads", "4"])
+        .expect_code(0);
+    let one = read_json(&t.join("one/manifest.json"))["statistics"].clone();
+    let four = read_json(&t.join("four/manifest.json"))["statistics"].clone();
+    assert_eq!(one, four, "the same numbers whatever the thread count");
+    let (counts, maps) = class_pixels_of_folders(&folders);
+    assert_eq!(counts[19..].iter().sum::<u64>(), 0);
+    let recorded: Vec<u64> = one["segmentation_class_pixels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(recorded, counts[..19], "counted independently");
+    assert_eq!(one["maps_counted"], maps);
+    assert_eq!(maps, 6);
+    let density = &one["landmark_density"];
+    assert_eq!(density["samples"], 6);
+    assert_eq!(density["points"], 6 * 110);
+    assert_eq!(density["bins"], 64);
+    let binned: u64 = density["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(binned, 6 * 110);
+    // validate --json gives the same statistics, and the zip part counts alike at any
+    // thread count.
+    let mut args: Vec<std::ffi::OsString> = vec!["validate".into(), "--json".into()];
+    args.extend(owned.iter().map(|p| p.clone().into_os_string()));
+    assert_eq!(t.run(args).json()["statistics"], one);
+    t.convert(&sources, "all-1", &["--threads", "1"])
+        .expect_code(0);
+    t.convert(&sources, "all-4", &["--threads", "4"])
+        .expect_code(0);
+    assert_eq!(
+        std::fs::read(t.join("all-1/manifest.json")).unwrap(),
+        std::fs::read(t.join("all-4/manifest.json")).unwrap()
+    );
+    assert_eq!(
+        read_json(&t.join("all-1/manifest.json"))["statistics"]["maps_counted"],
+        10
+    );
+}
+
+#[test]
+fn report_of_a_converted_folder_shows_shares_over_every_map() {
+    let t = TestDir::new();
+    t.convert(&good_sources(), "out", &[]).expect_code(0);
+    let report = |out: &str| {
+        let run = t.run([
+            "report".as_ref(),
+            t.join("out").as_os_str(),
+            "--out".as_ref(),
+            t.join(out).as_os_str(),
+            "--json".as_ref(),
+        ]);
+        run.expect_code(0);
+        let page = std::fs::read_to_string(t.join(out).join("index.html")).unwrap();
+        (run.json(), page)
+    };
+    let (summary, page) = report("r");
+    let recorded = &read_json(&t.join("out/manifest.json"))["statistics"];
+    assert_eq!(summary["class_shares"]["every_map"], true);
+    assert_eq!(summary["class_shares"]["maps"], 10);
+    assert_eq!(
+        summary["class_shares"]["pixels"],
+        recorded["segmentation_class_pixels"]
+    );
+    assert_eq!(summary["landmark_density"]["every_sample"], true);
+    assert_eq!(summary["landmark_density"]["points"], 1100);
+    assert!(
+        page.contains("Over all 10 segmentation maps of the rows, counted by convert"),
+        "the page says what the shares cover"
+    );
+    // A manifest of an older version (no statistics): estimated from sampled rows, said so.
+    let path = t.join("out/manifest.json");
+    let mut manifest = read_json(&path);
+    manifest.as_object_mut().unwrap().remove("statistics");
+    std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    let (summary, page) = report("old");
+    assert_eq!(summary["class_shares"]["every_map"], false);
+    assert_eq!(summary["class_shares"]["maps"], 10);
+    assert!(page.contains("Estimated from the 10 segmentation maps of 10 rows chosen with seed 0"));
+    assert!(page.contains("written by an older sfhq-pack"));
+}
+
+fn dedup_sources() -> Vec<PathBuf> {
+    let d = fixtures().join("dedup");
+    vec![
+        d.join("SFHQ_pt7"),
+        d.join("SFHQ_pt8.zip"),
+        d.join("SFHQ_pt9_no_features"),
+    ]
+}
+
+/// The pairs of `dedup/EXPECTED.json` as (a, b) -> similarity.
+fn expected_pairs() -> std::collections::BTreeMap<(String, String), f64> {
+    let expected = read_json(&fixtures().join("dedup/EXPECTED.json"));
+    expected["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let key = |k: &str| p[k].as_str().unwrap().to_string();
+            ((key("a"), key("b")), p["similarity"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+/// Every shown pair is a planted one with its similarity, drawn side by side on the page.
+fn assert_pairs_shown(summary: &serde_json::Value, dir: &Path, shown: usize) {
+    let want = expected_pairs();
+    let near = &summary["near_duplicates"];
+    assert_eq!(near["pairs"], want.len());
+    assert_eq!(near["groups"], 7);
+    assert_eq!(near["not_shown"], want.len() - shown);
+    let page = assert_self_contained(dir);
+    let pairs = near["shown"].as_array().unwrap();
+    assert_eq!(pairs.len(), shown);
+    let mut last = f64::INFINITY;
+    for pair in pairs {
+        let (a, b) = (pair["a"].as_str().unwrap(), pair["b"].as_str().unwrap());
+        let similarity = pair["similarity"].as_f64().unwrap();
+        let planted = want[&(a.to_string(), b.to_string())];
+        assert!((similarity - planted).abs() < 1e-6, "{a} {b}: {similarity}");
+        assert!(similarity <= last, "most similar first");
+        last = similarity;
+        let text = if pair["identical"] == true {
+            "1.0 (identical images)".to_string()
+        } else {
+            format!("{similarity:.6}")
+        };
+        let card =
+            format!("similarity <b class=\"similarity\">{text}</b></div>\n<div class=\"panels\">");
+        let at = page
+            .find(&card)
+            .unwrap_or_else(|| panic!("no pair card {text}"));
+        let rest = &page[at..at + 600.min(page.len() - at)];
+        assert!(rest.find(a) < rest.find(b), "{a} then {b} in {rest}");
+        let pictures = pair["pictures"].as_array().unwrap();
+        assert_eq!(pictures.len(), 2, "both thumbnails of {a} {b}");
+        for picture in pictures {
+            assert!(rest.contains(picture.as_str().unwrap()));
+        }
+    }
+    assert!(page.contains("id=\"near-duplicates\""));
+}
+
+#[test]
+fn report_shows_near_duplicate_pairs_side_by_side() {
+    let t = TestDir::new();
+    let extra = [
+        "--out",
+        "from-sources",
+        "--json",
+        "--image-size",
+        "8",
+        "--dedup-threshold",
+        "0.92",
+        "--pairs",
+        "4",
+    ];
+    let run = t.run(report_args(&dedup_sources(), &extra));
+    run.expect_code(0);
+    let summary = run.json();
+    assert_eq!(summary["near_duplicates"]["source"], "computed");
+    assert_eq!(summary["warnings"]["sample.near_duplicate"], 20);
+    assert_pairs_shown(&summary, &t.join("from-sources"), 4);
+    let page = std::fs::read_to_string(t.join("from-sources/index.html")).unwrap();
+    assert!(page.contains("6 more not shown (raise --pairs to see them)"));
+
+    // A folder converted with --dedup-threshold: the pairs it recorded, without the option.
+    t.convert(
+        &dedup_sources(),
+        "out",
+        &["--image-size", "8", "--dedup-threshold", "0.92"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        read_json(&t.join("out/manifest.json"))["dedup"]["pairs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        10
+    );
+    let report = |out: &str, extra: &[&str]| {
+        let out = t.join(out);
+        let mut args = vec![
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            "--image-size",
+            "8",
+        ];
+        args.extend(extra);
+        let run = t.run(report_args(&[t.join("out")], &args));
+        run.expect_code(0);
+        run.json()
+    };
+    let summary = report("recorded", &[]);
+    assert_eq!(summary["near_duplicates"]["source"], "recorded");
+    assert_pairs_shown(&summary, &t.join("recorded"), 10);
+    // Another threshold: the engine runs on the folder's feature column.
+    let summary = report("computed", &["--dedup-threshold", "0.95"]);
+    assert_eq!(summary["near_duplicates"]["source"], "computed");
+    let higher = expected_pairs().values().filter(|&&s| s >= 0.95).count();
+    assert_eq!(summary["near_duplicates"]["pairs"], higher);
+    // Without either, no section.
+    t.convert(&dedup_sources(), "plain", &["--image-size", "8"])
+        .expect_code(0);
+    let none = t.join("none");
+    let extra = [
+        "--out",
+        none.to_str().unwrap(),
+        "--json",
+        "--image-size",
+        "8",
+    ];
+    let run = t.run(report_args(&[t.join("plain")], &extra));
+    run.expect_code(0);
+    assert!(run.json().get("near_duplicates").is_none());
+    let page = std::fs::read_to_string(t.join("none/index.html")).unwrap();
+    assert!(!page.contains("near-duplicates"));
 }

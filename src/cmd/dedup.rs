@@ -80,12 +80,7 @@ fn print_text(report: &DedupReport) {
         more(report.unchecked.len());
     }
     if !report.pairs.is_empty() {
-        let mut top: Vec<&dedup::Pair> = report.pairs.iter().collect();
-        top.sort_by(|x, y| {
-            y.similarity
-                .total_cmp(&x.similarity)
-                .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
-        });
+        let top = dedup::most_similar_first(&report.pairs);
         println!("top pairs:");
         for p in top.iter().take(SHOWN) {
             let what = if p.identical {

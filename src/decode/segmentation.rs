@@ -8,7 +8,10 @@
 //! Every map of a 425,000-sample dataset is decoded, so the map is summarised row by row
 //! as the decoder produces it: no full-size pixel buffer is allocated per map (that was a
 //! fresh megabyte, zeroed and faulted in, for every sample), and the label and block
-//! checks run while the row is still in cache.
+//! checks run while the row is still in cache. The pixels per label (the dataset's class
+//! shares) are counted on the way: a band whose rows are equal is counted from its first
+//! row, and a band of pure tiles from one pixel per tile, so an upscaled map costs one
+//! count per 4x4 block, not per pixel.
 
 use std::io::Cursor;
 
@@ -26,6 +29,8 @@ pub struct LabelMapSummary {
     pub blocks: u64,
     /// Entries of the palette (`PLTE`) of a palette map; `None` for grayscale.
     pub palette_entries: Option<usize>,
+    /// Pixels per label value, over the whole map (tiles or not).
+    pub label_pixels: [u64; 256],
 }
 
 impl LabelMapSummary {
@@ -142,6 +147,7 @@ impl Summarizer {
                 pure_blocks: 0,
                 blocks: 0,
                 palette_entries: None,
+                label_pixels: [0; 256],
             },
             label_limit,
             block,
@@ -161,34 +167,58 @@ impl Summarizer {
             let limit = self.label_limit;
             self.summary.above_limit += row.iter().filter(|&&l| l > limit).count() as u64;
         }
+        let span = self.tiles * self.block;
+        // Columns beyond the last whole tile belong to no band: counted here.
+        count_pixels(&mut self.summary.label_pixels, &row[span..], 1);
         if self.tiles == 0 {
             return;
         }
-        let span = self.tiles * self.block;
         let slot = self.rows_in_band * span;
         self.band[slot..slot + span].copy_from_slice(&row[..span]);
         self.rows_in_band += 1;
         if self.rows_in_band == self.block {
-            self.summary.pure_blocks += pure_tiles(&self.band, span, self.block) as u64;
+            let pixels = &mut self.summary.label_pixels;
+            self.summary.pure_blocks += pure_tiles(&self.band, span, self.block, pixels) as u64;
             self.summary.blocks += self.tiles as u64;
             self.rows_in_band = 0;
         }
     }
 
-    fn finish(self) -> LabelMapSummary {
+    fn finish(mut self) -> LabelMapSummary {
+        // Rows below the last whole band.
+        let span = self.tiles * self.block;
+        let rest = &self.band[..self.rows_in_band * span];
+        count_pixels(&mut self.summary.label_pixels, rest, 1);
         self.summary
     }
 }
 
-/// Pure tiles in a band of `block` rows of `span` pixels each.
-fn pure_tiles(band: &[u8], span: usize, block: usize) -> usize {
+/// Adds `weight` to the count of every label in `labels`.
+fn count_pixels(counts: &mut [u64; 256], labels: &[u8], weight: u64) {
+    for &label in labels {
+        counts[usize::from(label)] += weight;
+    }
+}
+
+/// Pure tiles in a band of `block` rows of `span` pixels each; adds the band's pixels to
+/// `counts`.
+fn pure_tiles(band: &[u8], span: usize, block: usize, counts: &mut [u64; 256]) -> usize {
     let row = |dy: usize| &band[dy * span..(dy + 1) * span];
     let top = row(0);
     // An upscaled map repeats each row `block` times: one memcmp per row settles the
-    // band, and only the first row's runs need looking at.
+    // band, and only the first row's runs need looking at (each of its pixels stands for
+    // `block` pixels).
     if (1..block).all(|dy| row(dy) == top) {
-        return constant_runs(top, block);
+        if block == 4 {
+            return runs_of_four(top, counts);
+        }
+        count_pixels(counts, top, block as u64);
+        return top
+            .chunks_exact(block)
+            .filter(|run| run.iter().all(|&l| l == run[0]))
+            .count();
     }
+    count_pixels(counts, &band[..block * span], 1);
     (0..span / block)
         .filter(|&tx| {
             let first = top[tx * block];
@@ -201,22 +231,72 @@ fn pure_tiles(band: &[u8], span: usize, block: usize) -> usize {
         .count()
 }
 
-/// How many of the row's aligned runs of `block` pixels hold one label.
-fn constant_runs(row: &[u8], block: usize) -> usize {
-    if block == 4 {
-        // Four labels are one u32: comparing it with the first label repeated lets the
-        // compiler check many runs per instruction.
-        return row
-            .chunks_exact(4)
-            .filter(|run| {
-                let word = u32::from_le_bytes([run[0], run[1], run[2], run[3]]);
-                word == u32::from(run[0]) * 0x0101_0101
-            })
-            .count();
+/// The first row of a band of four equal rows: its pure runs of four pixels, counted, and
+/// its pixels added to `counts` four times. Eight pixels that continue the current run are
+/// one comparison of a u64 with the label repeated (most of a map lies inside one class), so
+/// an upscaled map costs about one step per two 4x4 blocks, and a label is counted once per
+/// run instead of once per pixel.
+fn runs_of_four(top: &[u8], counts: &mut [u64; 256]) -> usize {
+    let mut runs = Runs::new(top.first().copied().unwrap_or(0));
+    let mut words = top.chunks_exact(8);
+    for word in &mut words {
+        let bytes: [u8; 8] = word.try_into().expect("chunks of eight");
+        if u64::from_le_bytes(bytes) == runs.repeated {
+            runs.pure += 2;
+            runs.pixels += 8;
+        } else {
+            runs.tile(&word[..4], counts);
+            runs.tile(&word[4..], counts);
+        }
     }
-    row.chunks_exact(block)
-        .filter(|run| run.iter().all(|&l| l == run[0]))
-        .count()
+    for tile in words.remainder().chunks_exact(4) {
+        runs.tile(tile, counts);
+    }
+    runs.finish(counts)
+}
+
+/// The run of pure tiles being measured by [`runs_of_four`].
+struct Runs {
+    label: u8,
+    /// `label` in every byte of a u64.
+    repeated: u64,
+    /// Pixels of the row in the run.
+    pixels: u64,
+    /// Pure tiles seen.
+    pure: usize,
+}
+
+impl Runs {
+    fn new(label: u8) -> Runs {
+        Runs {
+            label,
+            repeated: u64::from(label) * 0x0101_0101_0101_0101,
+            pixels: 0,
+            pure: 0,
+        }
+    }
+
+    fn tile(&mut self, tile: &[u8], counts: &mut [u64; 256]) {
+        let first = tile[0];
+        if tile.iter().any(|&l| l != first) {
+            count_pixels(counts, tile, 4);
+            return;
+        }
+        self.pure += 1;
+        if first != self.label {
+            counts[usize::from(self.label)] += self.pixels * 4;
+            *self = Runs {
+                pure: self.pure,
+                ..Runs::new(first)
+            };
+        }
+        self.pixels += 4;
+    }
+
+    fn finish(self, counts: &mut [u64; 256]) -> usize {
+        counts[usize::from(self.label)] += self.pixels * 4;
+        self.pure
+    }
 }
 
 #[cfg(test)]
@@ -298,12 +378,93 @@ mod tests {
 
     #[test]
     fn rows_and_columns_beyond_the_last_whole_tile_are_not_tiles() {
-        // 10x9: two tiles across, two bands down; the last 2 columns and 1 row are ignored.
+        // 10x9: two tiles across, two bands down; the last 2 columns and 1 row are in no
+        // tile, but their pixels are counted.
         let labels: Vec<u8> = (0..90)
             .map(|i| if i % 10 >= 8 || i / 10 == 8 { 7 } else { 1 })
             .collect();
         let s = summarize(&encode(10, 9, png::ColorType::Grayscale, &labels)).unwrap();
         assert_eq!((s.pure_blocks, s.blocks, s.max_label), (4, 4, 7));
+        assert_eq!((s.label_pixels[1], s.label_pixels[7]), (64, 26));
+        assert_eq!(s.label_pixels.iter().sum::<u64>(), 90);
+    }
+
+    /// The counts of every label a map holds, counted the plain way.
+    fn plain_counts(labels: &[u8]) -> [u64; 256] {
+        let mut counts = [0u64; 256];
+        for &l in labels {
+            counts[usize::from(l)] += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn label_pixels_are_exact_for_pure_and_impure_bands() {
+        // 8x8, x4 upscale of [[1, 2], [3, 4]]: every band pure, 16 pixels per label.
+        let mut labels = upscaled_8x8();
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!(&s.label_pixels[..5], &[0, 16, 16, 16, 16]);
+        assert_eq!(s.label_pixels, plain_counts(&labels));
+        // Rows of the first band equal but one run impure (a column of label 9 in every
+        // row of the band: counted from the first row, times 4).
+        for y in 0..4 {
+            labels[y * 8 + 1] = 9;
+        }
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!(
+            (s.pure_blocks, s.label_pixels[9], s.label_pixels[1]),
+            (3, 4, 12)
+        );
+        assert_eq!(s.label_pixels, plain_counts(&labels));
+        // Rows of the second band differ: every pixel counted.
+        labels[8 * 6 + 7] = 0;
+        let s = summarize(&encode(8, 8, png::ColorType::Grayscale, &labels)).unwrap();
+        assert_eq!(
+            (s.pure_blocks, s.label_pixels[0], s.label_pixels[4]),
+            (2, 1, 15)
+        );
+        assert_eq!(s.label_pixels, plain_counts(&labels));
+    }
+
+    #[test]
+    fn label_pixels_of_wide_upscaled_maps_are_exact() {
+        // 100x8 small maps (runs longer and shorter than a chunk of eight tiles, changes
+        // inside chunks) upscaled x4 to 400x32, plus 3 stray columns: every band pure.
+        for seed in 0..4u32 {
+            let small: Vec<u8> = (0..800u32)
+                .map(|i| ((i / (1 + seed * 7 + i % 5) + seed) % 19) as u8)
+                .collect();
+            let (w, h) = (403usize, 32usize);
+            let labels: Vec<u8> = (0..w * h)
+                .map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    if x >= 400 {
+                        18
+                    } else {
+                        small[(y / 4) * 100 + x / 4]
+                    }
+                })
+                .collect();
+            let png = encode(w as u32, h as u32, png::ColorType::Grayscale, &labels);
+            let s = summarize(&png).unwrap();
+            assert_eq!((s.pure_blocks, s.blocks), (800, 800));
+            assert_eq!(s.label_pixels, plain_counts(&labels), "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn label_pixels_of_a_map_smaller_than_a_tile_are_counted() {
+        let s = summarize(&encode(
+            3,
+            2,
+            png::ColorType::Grayscale,
+            &[0, 5, 5, 18, 18, 18],
+        ))
+        .unwrap();
+        assert_eq!(
+            (s.label_pixels[0], s.label_pixels[5], s.label_pixels[18]),
+            (1, 2, 3)
+        );
     }
 
     #[test]

@@ -291,6 +291,17 @@ pub fn find(
     })
 }
 
+/// The pairs from the most similar down (ties by keys): the order people read them in.
+pub fn most_similar_first(pairs: &[Pair]) -> Vec<&Pair> {
+    let mut sorted: Vec<&Pair> = pairs.iter().collect();
+    sorted.sort_by(|x, y| {
+        y.similarity
+            .total_cmp(&x.similarity)
+            .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
+    });
+    sorted
+}
+
 /// Loads and searches the raw parts of an inventory (`validate` and `convert` have one).
 pub fn find_in_inventory(
     inventory: &Inventory,
@@ -328,6 +339,11 @@ pub struct DedupRecord {
     pub model: String,
     /// Every group, as in `dedup --json`: each stays in one split.
     pub groups: Vec<Vec<String>>,
+    /// Every pair with its similarity, as in `dedup --json` (`report` shows them side by
+    /// side). Absent when no pair was found, and in manifests of versions before it was
+    /// recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pairs: Vec<Pair>,
 }
 
 impl DedupRecord {
@@ -336,6 +352,7 @@ impl DedupRecord {
             threshold: report.threshold,
             model: report.model.clone(),
             groups: report.groups.clone(),
+            pairs: report.pairs.clone(),
         }
     }
 }

@@ -312,7 +312,7 @@ pub(crate) fn draw_landmarks(
 pub(crate) struct Density {
     side: u32,
     image_size: u32,
-    counts: Vec<u32>,
+    counts: Vec<u64>,
     pub points: u64,
 }
 
@@ -343,22 +343,39 @@ impl Density {
         }
     }
 
-    /// Black where no landmark fell, then dark red to yellow to white on a log scale.
-    pub fn render(&self) -> Rgb {
+    /// The grid counted during validation (`Statistics::landmark_density`): `counts` holds
+    /// `side` x `side` bins, row by row.
+    pub fn from_grid(side: u32, counts: &[u64]) -> Density {
+        let mut density = Density::new(side, side);
+        if counts.len() == density.counts.len() {
+            density.counts.copy_from_slice(counts);
+            density.points = counts.iter().sum();
+        }
+        density
+    }
+
+    /// Black where no landmark fell, then dark red to yellow to white on a log scale; each
+    /// bin a square of `size / side` pixels (at least one).
+    pub fn render(&self, size: u32) -> Rgb {
+        let scale = (size / self.side.max(1)).max(1);
         let max = self.counts.iter().copied().max().unwrap_or(0);
-        let mut out = Rgb::filled(self.side, self.side, [0, 0, 0]);
+        let mut out = Rgb::filled(self.side * scale, self.side * scale, [0, 0, 0]);
         if max == 0 {
             return out;
         }
-        let top = f64::from(max).ln_1p();
+        let top = (max as f64).ln_1p();
         for (i, &count) in self.counts.iter().enumerate() {
             if count == 0 {
                 continue;
             }
-            let t = f64::from(count).ln_1p() / top; // (0, 1]
+            let t = (count as f64).ln_1p() / top; // (0, 1]
             let colour = heat(t);
             let (x, y) = (i as u32 % self.side, i as u32 / self.side);
-            out.set(i64::from(x), i64::from(y), colour);
+            for dy in 0..scale {
+                for dx in 0..scale {
+                    out.set(i64::from(x * scale + dx), i64::from(y * scale + dy), colour);
+                }
+            }
         }
         out
     }
@@ -482,10 +499,22 @@ mod tests {
         let mut d = Density::new(4, 1024);
         d.add(&[[0.0, 0.0], [1023.0, 1023.0], [1023.0, 1023.0], [-1.0, 0.0]]);
         assert_eq!(d.points, 3);
-        let picture = d.render();
+        let picture = d.render(4);
         assert_eq!(picture.get(3, 3), [255, 255, 255]);
         assert_eq!(picture.get(1, 1), [0, 0, 0]);
         assert_ne!(picture.get(0, 0), [0, 0, 0]);
+    }
+
+    #[test]
+    fn a_counted_grid_renders_each_bin_as_a_square() {
+        let d = Density::from_grid(2, &[0, 5, 0, 1]);
+        assert_eq!(d.points, 6);
+        let picture = d.render(8);
+        assert_eq!((picture.width, picture.height), (8, 8));
+        assert_eq!(picture.get(4, 0), [255, 255, 255]);
+        assert_eq!(picture.get(7, 3), [255, 255, 255]);
+        assert_eq!(picture.get(0, 0), [0, 0, 0]);
+        assert_ne!(picture.get(6, 6), [0, 0, 0]);
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! What the page shows, gathered from either kind of input without decoding every image:
 //! raw sources go through the validation pipeline once (headers, maps and arrays are
-//! checked as `validate` checks them; only block purity per map is kept besides the
-//! report), a converted folder is read from its manifest and the key column of its Parquet
-//! shards. Then only the chosen samples (the cards and the statistics sample, whose first
-//! samples are the gallery) have their files read again and decoded for drawing.
+//! checked as `validate` checks them, and the report carries the class pixels and landmark
+//! bins of every valid sample; only block purity per map is kept besides it), a converted
+//! folder is read from its manifest (which records the same statistics) and the key column
+//! of its Parquet shards. Then only the chosen samples (the cards, the gallery, the
+//! near-duplicates shown and, converted, the statistics sample) have their files read again
+//! and decoded for drawing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -21,13 +23,15 @@ use parquet::file::metadata::PageIndexPolicy;
 use sha2::{Digest, Sha256};
 
 use crate::config::CheckConfig;
+use crate::dedup::{DedupConfig, DedupReport};
 use crate::format::shard::ShardFormat;
 use crate::manifest::Manifest;
-use crate::pipeline::{self, Completion, Progress};
+use crate::pipeline::{self, Progress, Validated};
+use crate::sample::Processed;
 use crate::sample::{parse_part, Modality};
-use crate::source::duplicates::inventory_without_duplicates;
 use crate::source::inventory::Inventory;
-use crate::validate::report::{Report, SampleIssues};
+use crate::validate::report::SampleIssues;
+use crate::validate::statistics::Statistics;
 use crate::validate::Code;
 
 /// The overview numbers, from either kind of input.
@@ -53,6 +57,9 @@ pub(crate) struct Overview {
     /// Image file sizes of every sample (sources), or of the statistics sample.
     pub image_sizes: Vec<u64>,
     pub sizes_of_every_image: bool,
+    /// Class pixels and landmark density of every valid sample: from the validation pass,
+    /// or recorded in the manifest (`None` for a manifest of an older version).
+    pub statistics: Option<Statistics>,
 }
 
 /// One sample whose files are read for drawing.
@@ -180,40 +187,30 @@ fn part_name(key: &str) -> String {
     parse_part(key).map_or_else(|| "none".to_string(), |p| format!("pt{p}"))
 }
 
-/// Validates raw sources once (the `validate` pass, keeping each map's block purity) and
-/// returns the overview, the input to draw from, and the valid keys. `None` when
-/// interrupted.
+/// Validates raw sources once (the `validate` pass, keeping each map's block purity, and
+/// with `dedup` the near-duplicate search) and returns the overview, the input to draw
+/// from, the valid keys and the near-duplicates. `None` when interrupted.
 pub(crate) fn from_sources(
     sources: &[std::path::PathBuf],
     check: &CheckConfig,
+    dedup: Option<&DedupConfig>,
     progress: &dyn Progress,
     interrupted: &AtomicBool,
-) -> anyhow::Result<Option<(Overview, Input, Vec<String>)>> {
-    // The same steps as `pipeline::validate_all`, with a consumer that also keeps each
-    // map's block purity for the distribution plot (validate only keeps min and mean).
-    let inventory = inventory_without_duplicates(sources)?;
-    let schema = crate::schema::discover(&inventory, &check.checks, check.max_file_bytes);
-    let context = pipeline::Context {
-        inventory: &inventory,
-        checks: &check.checks,
-        schema: &schema,
-        max_file_bytes: check.max_file_bytes,
-        keep_payload: false,
-        resize: None,
-    };
-    let mut report = Report::from_inventory(&inventory);
+) -> anyhow::Result<Option<FromSources>> {
+    // Besides the report, each map's block purity for the distribution plot (validate
+    // only keeps min and mean).
     let mut purity = Vec::new();
-    progress.start(inventory.samples.len() as u64);
-    let completion = pipeline::run(&context, progress, interrupted, |batch| {
-        for processed in &batch {
-            report.add(processed);
-            purity.extend(processed.block_share);
-        }
-        Ok(())
-    })?;
-    if completion == Completion::Interrupted {
+    let on_sample = |processed: &Processed| purity.extend(processed.block_share);
+    let Some(validated) =
+        pipeline::validate_with(sources, check, dedup, progress, interrupted, on_sample)?
+    else {
         return Ok(None);
-    }
+    };
+    let Validated {
+        report,
+        inventory,
+        dedup,
+    } = validated;
     let excluded: BTreeSet<&str> = report.excluded.iter().map(|s| s.key.as_str()).collect();
     let valid: Vec<String> = inventory
         .samples
@@ -245,27 +242,47 @@ pub(crate) fn from_sources(
         purity_of_every_map: true,
         image_sizes,
         sizes_of_every_image: true,
+        statistics: Some(report.statistics),
     };
     let input = Input::Sources {
         inventory: Box::new(inventory),
         max_file_bytes: check.max_file_bytes,
     };
-    Ok(Some((overview, input, valid)))
+    Ok(Some(FromSources {
+        overview,
+        input,
+        valid,
+        dedup,
+    }))
+}
+
+/// What [`from_sources`] gives.
+pub(crate) struct FromSources {
+    pub overview: Overview,
+    pub input: Input,
+    /// Every valid key, in key order.
+    pub valid: Vec<String>,
+    pub dedup: Option<DedupReport>,
 }
 
 /// A converted folder: the manifest, the key column of every Parquet shard, and the rows
 /// of the `sample_size` valid samples `seed` picks (read with a row selection, so only
 /// their pages are decoded; image bytes are kept for the first `with_images` of them only,
-/// the ones drawn, so memory stays flat). Returns the overview, the input and the
+/// the ones drawn, so memory stays flat), and the rows of the `extra` keys with their
+/// images (near-duplicates drawn side by side). Returns the overview, the input and the
 /// statistics sample.
 pub(crate) fn from_converted(
     dir: &Path,
-    seed: u64,
-    sample_size: usize,
-    with_images: usize,
+    manifest: &Manifest,
+    sample: Picked,
+    extra: &BTreeSet<String>,
     max_file_bytes: u64,
 ) -> anyhow::Result<(Overview, Input, Vec<String>)> {
-    let manifest = Manifest::read(dir)?;
+    let Picked {
+        seed,
+        sample_size,
+        with_images,
+    } = sample;
     let shards: Vec<_> = manifest
         .shards
         .iter()
@@ -291,11 +308,12 @@ pub(crate) fn from_converted(
         located.extend(keys.into_iter().enumerate().map(|(row, k)| (k, index, row)));
     }
     let order = seeded_order(located.iter().map(|(k, _, _)| k.as_str()), seed);
-    let drawn: BTreeSet<&str> = order.iter().take(with_images).copied().collect();
+    let mut drawn: BTreeSet<&str> = order.iter().take(with_images).copied().collect();
     let chosen: BTreeSet<&str> = order.into_iter().take(sample_size).collect();
+    drawn.extend(extra.iter().map(String::as_str));
     let mut wanted: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (key, shard, row) in &located {
-        if chosen.contains(key.as_str()) {
+        if chosen.contains(key.as_str()) || extra.contains(key) {
             wanted.entry(*shard).or_default().push(*row);
         }
     }
@@ -305,10 +323,12 @@ pub(crate) fn from_converted(
         wanted_rows.sort_unstable();
         let path = dir.join(&shards[shard].path);
         let keep_image = |key: &str| drawn.contains(key);
+        let sampled = |key: &str| chosen.contains(key);
         let into = Rows {
             files: &mut rows,
             image_sizes: &mut image_sizes,
             keep_image: &keep_image,
+            sampled: &sampled,
         };
         read_rows(&path, &wanted_rows, max_file_bytes, into).with_context(|| {
             format!(
@@ -318,10 +338,15 @@ pub(crate) fn from_converted(
             )
         })?;
     }
-    let sample: Vec<String> = seeded_order(rows.keys().map(String::as_str), seed)
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    let sample: Vec<String> = seeded_order(
+        rows.keys()
+            .map(String::as_str)
+            .filter(|k| chosen.contains(k)),
+        seed,
+    )
+    .into_iter()
+    .map(str::to_string)
+    .collect();
     let mut shard_totals: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for shard in &manifest.shards {
         let name = match shard.format {
@@ -358,12 +383,23 @@ pub(crate) fn from_converted(
         purity_of_every_map: false,
         image_sizes,
         sizes_of_every_image: false,
+        statistics: manifest.statistics.clone(),
     };
     let input = Input::Converted {
         dir: dir.to_path_buf(),
         rows,
     };
     Ok((overview, input, sample))
+}
+
+/// Which rows of a converted folder [`from_converted`] reads for the statistics sample.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Picked {
+    pub seed: u64,
+    /// Valid samples read (their maps and landmarks).
+    pub sample_size: usize,
+    /// Of those, the first this many with their image bytes (the gallery).
+    pub with_images: usize,
 }
 
 /// A reader of one shard with its page index loaded, so that a row selection skips the
@@ -470,10 +506,12 @@ fn landmark_row(batch: &RecordBatch, row: usize) -> anyhow::Result<Option<Vec<[f
 /// Where [`read_rows`] puts what it reads.
 struct Rows<'a> {
     files: &'a mut BTreeMap<String, Files>,
-    /// The size of every image read.
+    /// The size of every image of the statistics sample.
     image_sizes: &'a mut Vec<u64>,
     /// Whether a row's image bytes are kept (only the drawn rows' are).
     keep_image: &'a dyn Fn(&str) -> bool,
+    /// Whether a row is in the statistics sample (not only drawn as a near-duplicate).
+    sampled: &'a dyn Fn(&str) -> bool,
 }
 
 fn read_rows(
@@ -522,7 +560,9 @@ fn read_rows(
             let key = keys.value(row).to_string();
             let mut image = picture(&batch, "image", row, max_file_bytes)?;
             if let Some((_, Ok(bytes))) = &image {
-                out.image_sizes.push(bytes.len() as u64);
+                if (out.sampled)(&key) {
+                    out.image_sizes.push(bytes.len() as u64);
+                }
             }
             if !(out.keep_image)(&key) {
                 if let Some((_, data)) = &mut image {

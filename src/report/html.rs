@@ -51,6 +51,8 @@ figcaption { font-size: 0.8em; color: #555; }
 .swatch { display: inline-block; width: 1em; height: 1em; border: 1px solid #888; vertical-align: middle; margin-right: 0.3em; }
 .plots { display: flex; flex-wrap: wrap; gap: 2em; align-items: flex-start; }
 .muted { color: #666; font-size: 0.9em; }
+.card.pair { border-left: 6px solid #4a78b0; }
+.nopicture { width: 256px; height: 256px; background: #303030; color: #ddd; font-size: 0.8em; display: flex; align-items: center; justify-content: center; }
 ";
 
 /// The whole page.
@@ -80,6 +82,7 @@ pub(crate) fn render(page: &Page, generator: &str) -> String {
     overview(&mut h, page);
     legend(&mut h);
     plots(&mut h, page);
+    near_duplicates(&mut h, page);
     let excluded_total = page.overview.excluded.len();
     let _ = writeln!(
         h,
@@ -237,8 +240,8 @@ fn plots(h: &mut String, page: &Page) {
         h.push_str(&bar_chart(&bars));
         let _ = writeln!(
             h,
-            "<p class=\"muted\">From the maps of {} valid samples chosen with seed {}.</p>",
-            page.statistics_samples, page.seed
+            "<p class=\"muted\" id=\"class-shares-basis\">{}</p>",
+            statistics_basis(page, page.class_maps, "segmentation maps")
         );
     }
     h.push_str("</div>\n<div><h3>Landmark density</h3>\n");
@@ -247,10 +250,10 @@ fn plots(h: &mut String, page: &Page) {
             let _ = writeln!(
                 h,
                 "<img src=\"{}\" width=\"256\" height=\"256\" alt=\"landmark density\">\n\
-                 <p class=\"muted\">{} landmark positions of {} valid samples (log scale).</p>",
+                 <p class=\"muted\">{} landmark positions (log scale). {}</p>",
                 escape(picture),
                 thousands(page.density_points),
-                page.statistics_samples
+                statistics_basis(page, page.density_samples, "samples' landmarks")
             );
         }
         None => h.push_str("<p>No landmarks were decoded.</p>\n"),
@@ -297,6 +300,91 @@ fn plots(h: &mut String, page: &Page) {
         );
     }
     h.push_str("</div>\n</div>\n");
+}
+
+/// Which samples the class shares or the landmark density come from: every valid sample
+/// (counted by the validation pass, or by `convert` into the manifest), or, for a manifest
+/// of an older version, the sampled rows.
+fn statistics_basis(page: &Page, counted: u64, what: &str) -> String {
+    let n = thousands(counted);
+    match (page.every_sample, page.converted) {
+        (true, false) => {
+            format!("Over all {n} {what} of the valid samples, counted while validating.")
+        }
+        (true, true) => format!(
+            "Over all {n} {what} of the rows, counted by convert (manifest.json statistics)."
+        ),
+        (false, _) => format!(
+            "Estimated from the {n} {what} of {} rows chosen with seed {}: this manifest.json has no statistics over every row (written by an older sfhq-pack; convert again to have them).",
+            page.statistics_samples, page.seed
+        ),
+    }
+}
+
+/// Near-duplicate pairs side by side: both thumbnails, both keys, the similarity.
+fn near_duplicates(h: &mut String, page: &Page) {
+    let Some(near) = &page.near_duplicates else {
+        return;
+    };
+    let _ = writeln!(
+        h,
+        "<h2 id=\"near-duplicates\">Near-duplicate pairs ({})</h2>",
+        thousands(near.pairs.len() as u64)
+    );
+    let _ = writeln!(
+        h,
+        "<p>{} cosine similarity at or above {}, and identical images: {} pair(s) in {} group(s), {}.</p>",
+        escape(&near.model),
+        near.threshold,
+        thousands(near.pairs.len() as u64),
+        thousands(near.groups),
+        if near.recorded {
+            "as convert --dedup-threshold recorded them in manifest.json"
+        } else {
+            "found by this run"
+        }
+    );
+    if let Some(note) = &near.note {
+        let _ = writeln!(h, "<p class=\"muted\">{}</p>", escape(note));
+    }
+    let shown = near.pairs.len().min(page.pairs_shown);
+    h.push_str("<div class=\"cards\">\n");
+    for pair in &near.pairs[..shown] {
+        let similarity = if pair.identical {
+            "1.0 (identical images)".to_string()
+        } else {
+            format!("{:.6}", pair.similarity)
+        };
+        let _ = writeln!(
+            h,
+            "<div class=\"card pair\">\n<div>similarity <b class=\"similarity\">{similarity}</b></div>\n<div class=\"panels\">"
+        );
+        for key in [&pair.a, &pair.b] {
+            let picture = match page.thumbnail(key) {
+                Some(file) => format!(
+                    "<img src=\"{}\" alt=\"image of {}\" loading=\"lazy\">",
+                    escape(&file),
+                    escape(key)
+                ),
+                None => "<div class=\"nopicture\">no picture: not in the input</div>".to_string(),
+            };
+            let _ = writeln!(
+                h,
+                "<figure>{picture}<figcaption class=\"key\">{}</figcaption></figure>",
+                escape(key)
+            );
+        }
+        h.push_str("</div>\n</div>\n");
+    }
+    h.push_str("</div>\n");
+    if near.pairs.len() > shown {
+        let _ = writeln!(
+            h,
+            "<p class=\"muted\">{} shown, {} more not shown (raise --pairs to see them).</p>",
+            shown,
+            thousands((near.pairs.len() - shown) as u64)
+        );
+    }
 }
 
 /// Horizontal bars: label, share in [0, 1], colour.

@@ -1,12 +1,16 @@
 //! `report`: a page a person looks at, `REPORT_DIR/index.html`, that opens offline (no
 //! script, style, font or picture from the network; the pictures are PNG files beside it).
 //!
-//! For raw sources the samples are validated once (the `validate` pass); for a folder
-//! written by `convert` the manifest and the key column of the Parquet shards are read.
-//! Then only a bounded set of samples is decoded: every excluded or warned sample up to
-//! `per_code` per code (a card each), and a seeded statistics sample of valid samples
-//! (at most [`STATISTICS_SAMPLE`]) whose first `gallery` samples form the gallery. A
-//! 425,258-sample dataset costs its validation pass plus a few hundred decodes.
+//! For raw sources the samples are validated once (the `validate` pass, which also counts
+//! the class pixels of every map and bins every landmark); for a folder written by
+//! `convert` the manifest (where convert recorded those counts) and the key column of the
+//! Parquet shards are read. Then only a bounded set of samples is decoded: every excluded
+//! or warned sample up to `per_code` per code (a card each), the gallery, the
+//! near-duplicate pairs shown (`--dedup-threshold`, or recorded by `convert`), and for a
+//! converted folder a seeded sample of valid rows (at most [`STATISTICS_SAMPLE`]) for the
+//! block purity and image size plots, and for the class shares and landmark density when
+//! an older manifest lacks them. A 425,258-sample dataset costs its validation pass plus a
+//! few hundred decodes, or, converted, a few hundred rows.
 //!
 //! `gather` reads, `draw` makes pixels, `html` writes the page.
 
@@ -23,15 +27,19 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::config::CheckConfig;
+use crate::dedup::{self, DedupConfig, DedupRecord, DedupReport, Pair};
+use crate::manifest::Manifest;
 use crate::pipeline::Progress;
 use crate::validate::report::SampleIssues;
+use crate::validate::statistics::CLASSES;
 use crate::validate::{Code, Issue};
 
 use draw::{Density, LabelMap, Rgb};
 use gather::{Files, Overview};
 
-/// Valid samples decoded for the class shares and the landmark density (the gallery is
-/// taken from their start): enough for stable shares, few enough for a few seconds.
+/// Valid rows of a converted folder decoded for the block purity and image size plots (and
+/// the class shares and landmark density of a manifest that does not record them; the
+/// gallery is taken from their start): enough for stable shares, few enough for seconds.
 pub const STATISTICS_SAMPLE: usize = 256;
 /// Longer side of every thumbnail, in pixels.
 pub const THUMBNAIL: u32 = 256;
@@ -53,6 +61,11 @@ pub struct ReportConfig {
     pub gallery: usize,
     /// The rules' settings for raw sources.
     pub check: CheckConfig,
+    /// `--dedup-threshold`: near-duplicate pairs, found by the dedup engine (for a converted
+    /// folder only when its manifest records none at this threshold and model).
+    pub dedup: Option<DedupConfig>,
+    /// Near-duplicate pairs drawn side by side, most similar first; the rest are counted.
+    pub pairs: usize,
 }
 
 /// One card, as `--json` lists it.
@@ -92,11 +105,68 @@ pub struct ReportSummary {
     /// Samples with a code beyond --per-code: counted on the page, no card.
     pub not_shown: BTreeMap<Code, u64>,
     pub gallery: Vec<GalleryEntry>,
-    /// Valid samples decoded for the class shares and landmark density.
+    /// Valid samples decoded for the sampled plots (a converted folder's block purity and
+    /// image sizes; class shares and landmark density only when not counted over all).
     pub statistics_samples: u64,
+    pub class_shares: ClassShares,
+    pub landmark_density: DensitySummary,
+    /// Near-duplicate pairs: with --dedup-threshold, or recorded by `convert
+    /// --dedup-threshold`; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub near_duplicates: Option<NearDuplicateSummary>,
     pub seed: u64,
     /// Every file written, relative to the report folder.
     pub files: Vec<String>,
+}
+
+/// The pixel share per class plot, as `--json` gives it.
+#[derive(Debug, Serialize)]
+pub struct ClassShares {
+    /// Segmentation maps the shares were computed over.
+    pub maps: u64,
+    /// Every valid sample's map (counted while validating or converting), or only the
+    /// sampled ones (a manifest of an older version).
+    pub every_map: bool,
+    /// Pixels per class, labels 0 to 18.
+    pub pixels: Vec<u64>,
+}
+
+/// The landmark density plot, as `--json` gives it.
+#[derive(Debug, Serialize)]
+pub struct DensitySummary {
+    /// Samples whose landmarks were binned.
+    pub samples: u64,
+    /// Landmark positions inside the frame.
+    pub points: u64,
+    /// Every valid sample, or only the sampled ones (a manifest of an older version).
+    pub every_sample: bool,
+}
+
+/// The near-duplicate section, as `--json` gives it.
+#[derive(Debug, Serialize)]
+pub struct NearDuplicateSummary {
+    pub threshold: f64,
+    pub model: String,
+    /// `recorded` (manifest.json of `convert --dedup-threshold`) or `computed` (this run).
+    pub source: &'static str,
+    /// Every pair found.
+    pub pairs: u64,
+    pub groups: u64,
+    /// The pairs drawn side by side, most similar first.
+    pub shown: Vec<PairShown>,
+    /// Pairs beyond --pairs: counted on the page, not drawn.
+    pub not_shown: u64,
+}
+
+/// One pair drawn side by side.
+#[derive(Debug, Serialize)]
+pub struct PairShown {
+    pub a: String,
+    pub b: String,
+    pub similarity: f32,
+    pub identical: bool,
+    /// The two thumbnails (a's, then b's) that could be drawn, relative to the report folder.
+    pub pictures: Vec<String>,
 }
 
 /// How a run ended.
@@ -112,6 +182,17 @@ pub(crate) struct Drawn {
     pub pictures: Vec<(&'static str, String)>,
     pub notes: Vec<String>,
     pub names: Vec<String>,
+}
+
+/// What is drawn of a decoded sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Draw {
+    /// Nothing: a statistics sample only.
+    Nothing,
+    /// The image thumbnail: a near-duplicate shown beside its partner.
+    Image,
+    /// Image, map, map over image, landmarks: a card or a gallery sample.
+    Panels,
 }
 
 /// What decoding one sample gives.
@@ -140,10 +221,104 @@ pub(crate) struct Page {
     pub drawn: BTreeMap<String, Drawn>,
     pub gallery: Vec<String>,
     pub class_pixels: [u64; 256],
+    /// Maps the class pixels come from, and whether they are every valid sample's.
+    pub class_maps: u64,
     pub statistics_samples: u64,
     pub density_picture: Option<String>,
     pub density_points: u64,
+    pub density_samples: u64,
+    /// The class pixels and landmark density cover every valid sample (not a sample).
+    pub every_sample: bool,
+    pub near_duplicates: Option<NearDuplicates>,
+    /// Pairs drawn side by side.
+    pub pairs_shown: usize,
     pub seed: u64,
+}
+
+/// Near-duplicate pairs for the page.
+pub(crate) struct NearDuplicates {
+    pub threshold: f64,
+    pub model: String,
+    /// Read from the manifest (`convert --dedup-threshold`), not found by this run.
+    pub recorded: bool,
+    /// Every pair, most similar first.
+    pub pairs: Vec<Pair>,
+    pub groups: u64,
+    /// Why pairs are missing although groups were recorded (an older manifest).
+    pub note: Option<String>,
+}
+
+impl NearDuplicates {
+    fn new(threshold: f64, model: &str, pairs: &[Pair], groups: usize, recorded: bool) -> Self {
+        NearDuplicates {
+            threshold,
+            model: model.to_string(),
+            recorded,
+            pairs: dedup::most_similar_first(pairs)
+                .into_iter()
+                .cloned()
+                .collect(),
+            groups: groups as u64,
+            note: None,
+        }
+    }
+
+    fn from_report(found: &DedupReport) -> Self {
+        let (t, m) = (found.threshold, &found.model);
+        NearDuplicates::new(t, m, &found.pairs, found.groups.len(), false)
+    }
+}
+
+/// The near-duplicates of a converted folder: those its manifest records when they answer
+/// the question (no --dedup-threshold, or the same threshold and model), else found now by
+/// the dedup engine from the folder's key, image hash and feature columns. `None` without
+/// the option and without a record.
+fn converted_near_duplicates(
+    dir: &Path,
+    manifest: &Manifest,
+    asked: Option<&DedupConfig>,
+    progress: &dyn Progress,
+    interrupted: &AtomicBool,
+) -> anyhow::Result<Option<NearDuplicates>> {
+    let record = manifest.dedup.as_ref();
+    let answers = |r: &&DedupRecord| {
+        asked.is_none_or(|d| d.threshold == r.threshold && d.model == r.model)
+            && (r.groups.is_empty() || !r.pairs.is_empty())
+    };
+    if let Some(r) = record.filter(answers) {
+        let near = NearDuplicates::new(r.threshold, &r.model, &r.pairs, r.groups.len(), true);
+        return Ok(Some(near));
+    }
+    let Some(config) = asked else {
+        // Groups recorded by a version that did not record the pairs.
+        return Ok(record.map(|r| {
+            let mut near = NearDuplicates::new(r.threshold, &r.model, &[], r.groups.len(), true);
+            near.note = Some(format!(
+                "manifest.json records {} near-duplicate group(s) at {} but not their pairs (written by an older sfhq-pack): run report with --dedup-threshold {} to find the pairs and their similarities",
+                r.groups.len(),
+                r.threshold,
+                r.threshold
+            ));
+            near
+        }));
+    };
+    let folder = dedup::load::Converted::open(dir)?;
+    progress.start(folder.rows());
+    let loaded = dedup::load(None, &[folder], config, progress)?;
+    let found = dedup::find(&loaded, config, interrupted, &|_| {})?;
+    Ok(Some(NearDuplicates::from_report(&found)))
+}
+
+impl Page {
+    /// The image thumbnail of a drawn sample.
+    pub fn thumbnail(&self, key: &str) -> Option<String> {
+        let drawn = self.drawn.get(key)?;
+        drawn
+            .pictures
+            .iter()
+            .find(|(panel, _)| *panel == "image")
+            .map(|(_, file)| file.clone())
+    }
 }
 
 /// Whether a path is a folder `convert` wrote.
@@ -180,50 +355,80 @@ fn write_report(
     interrupted: &AtomicBool,
 ) -> anyhow::Result<Outcome> {
     let converted: Vec<&PathBuf> = config.inputs.iter().filter(|p| is_converted(p)).collect();
-    let sample_size = STATISTICS_SAMPLE.max(config.gallery);
-    let (overview, input, statistics) = if let Some(dir) = converted.first() {
-        gather::from_converted(
+    let (overview, input, statistics, near_duplicates) = if let Some(dir) = converted.first() {
+        let manifest = Manifest::read(dir)?;
+        let near = converted_near_duplicates(
             dir,
-            config.seed,
-            sample_size,
-            config.gallery,
-            config.check.max_file_bytes,
-        )?
+            &manifest,
+            config.dedup.as_ref(),
+            progress,
+            interrupted,
+        )?;
+        if interrupted.load(Ordering::SeqCst) {
+            return Ok(Outcome::Interrupted);
+        }
+        let pair_keys: BTreeSet<String> = shown_pairs(near.as_ref(), config.pairs)
+            .flat_map(|p| [p.a.clone(), p.b.clone()])
+            .collect();
+        // Purity and image sizes are not recorded per map: always sampled.
+        let picked = gather::Picked {
+            seed: config.seed,
+            sample_size: STATISTICS_SAMPLE.max(config.gallery),
+            with_images: config.gallery,
+        };
+        let max_file_bytes = config.check.max_file_bytes;
+        let (overview, input, sample) =
+            gather::from_converted(dir, &manifest, picked, &pair_keys, max_file_bytes)?;
+        (overview, input, sample, near)
     } else {
-        let Some((overview, input, valid)) =
-            gather::from_sources(&config.inputs, &config.check, progress, interrupted)?
+        let Some(found) = gather::from_sources(
+            &config.inputs,
+            &config.check,
+            config.dedup.as_ref(),
+            progress,
+            interrupted,
+        )?
         else {
             return Ok(Outcome::Interrupted);
         };
-        let statistics = gather::seeded_order(valid.iter().map(String::as_str), config.seed)
+        // Every plot is computed over every sample already: only the gallery is decoded.
+        let gallery = gather::seeded_order(found.valid.iter().map(String::as_str), config.seed)
             .into_iter()
-            .take(sample_size)
+            .take(config.gallery)
             .map(str::to_string)
             .collect();
-        (overview, input, statistics)
+        let near = found.dedup.as_ref().map(NearDuplicates::from_report);
+        (found.overview, found.input, gallery, near)
     };
     let excluded_sections = sections(&overview.excluded, config.per_code, true);
     let warned_sections = sections(&overview.warned, config.per_code, false);
     let gallery: Vec<String> = statistics.iter().take(config.gallery).cloned().collect();
-    // Samples to decode: cards and gallery are drawn; the rest of the statistics sample only
-    // counted. One index per drawn sample names its picture files (keys may be hostile).
-    let mut to_draw: Vec<String> = Vec::new();
+    // Samples to decode: cards and gallery are drawn, the pairs shown as thumbnails, the rest
+    // of the statistics sample only counted. One index per drawn sample names its picture
+    // files (keys may be hostile).
+    let mut to_draw: Vec<(String, Draw)> = Vec::new();
     for section in excluded_sections.iter().chain(&warned_sections) {
-        to_draw.extend(section.keys.iter().cloned());
+        to_draw.extend(section.keys.iter().map(|k| (k.clone(), Draw::Panels)));
     }
-    to_draw.extend(gallery.iter().cloned());
+    to_draw.extend(gallery.iter().map(|k| (k.clone(), Draw::Panels)));
+    for pair in shown_pairs(near_duplicates.as_ref(), config.pairs) {
+        to_draw.extend([(pair.a.clone(), Draw::Image), (pair.b.clone(), Draw::Image)]);
+    }
     let mut seen = BTreeSet::new();
-    to_draw.retain(|k| seen.insert(k.clone()));
-    let drawn_keys: BTreeSet<String> = to_draw.iter().cloned().collect();
+    to_draw.retain(|(k, _)| seen.insert(k.clone()));
     let statistic_keys: BTreeSet<&String> = statistics.iter().collect();
-    let mut jobs: Vec<(usize, String)> = to_draw.into_iter().enumerate().collect();
+    let mut jobs: Vec<(usize, String, Draw)> = to_draw
+        .into_iter()
+        .enumerate()
+        .map(|(i, (k, d))| (i, k, d))
+        .collect();
     let offset = jobs.len();
     jobs.extend(
         statistics
             .iter()
-            .filter(|k| !drawn_keys.contains(*k))
+            .filter(|k| !seen.contains(*k))
             .enumerate()
-            .map(|(i, k)| (offset + i, k.clone())),
+            .map(|(i, k)| (offset + i, k.clone(), Draw::Nothing)),
     );
     progress.start(jobs.len() as u64);
     let pictures = config.out.join(PICTURES);
@@ -233,7 +438,7 @@ fn write_report(
     let max_pixels = config.check.checks.max_pixels;
     let decoded: Vec<anyhow::Result<Option<(String, Decoded)>>> = jobs
         .par_iter()
-        .map(|(index, key)| {
+        .map(|(index, key, draw)| {
             if interrupted.load(Ordering::SeqCst) {
                 return Ok(None);
             }
@@ -246,16 +451,13 @@ fn write_report(
                 };
                 size(&f.image) + size(&f.segmentation)
             });
-            let draw = drawn_keys.contains(key);
-            let result = decode_sample(
-                *index,
+            let target = Target {
+                index: *index,
                 key,
-                files,
-                draw,
-                &config.out,
-                image_size,
-                max_pixels,
-            )?;
+                draw: *draw,
+                out: &config.out,
+            };
+            let result = decode_sample(target, files, image_size, max_pixels)?;
             progress.advance(1, bytes);
             Ok(Some((key.clone(), result)))
         })
@@ -265,20 +467,27 @@ fn write_report(
     }
     let mut drawn = BTreeMap::new();
     let mut class_pixels = [0u64; 256];
+    let mut class_maps = 0;
     let mut density = Density::new(THUMBNAIL, image_size);
+    let mut density_samples = 0;
     let mut overview = overview;
     let mut statistics_samples = 0;
+    let exact = overview.statistics.take();
     for result in decoded {
         let Some((key, d)) = result? else { continue };
         if statistic_keys.contains(&key) {
             statistics_samples += 1;
-            if let Some(labels) = d.labels {
-                for (total, n) in class_pixels.iter_mut().zip(labels) {
-                    *total += n;
+            if exact.is_none() {
+                if let Some(labels) = d.labels {
+                    class_maps += 1;
+                    for (total, n) in class_pixels.iter_mut().zip(labels) {
+                        *total += n;
+                    }
                 }
-            }
-            if let Some(points) = &d.landmarks {
-                density.add(points);
+                if let Some(points) = &d.landmarks {
+                    density_samples += 1;
+                    density.add(points);
+                }
             }
             if !overview.purity_of_every_map {
                 overview.purity.extend(d.purity);
@@ -288,13 +497,25 @@ fn write_report(
             drawn.insert(key, card);
         }
     }
+    if let Some(exact) = &exact {
+        class_maps = exact.maps_counted;
+        for (total, n) in class_pixels
+            .iter_mut()
+            .zip(&exact.segmentation_class_pixels)
+        {
+            *total = *n;
+        }
+        let grid = &exact.landmark_density;
+        density = Density::from_grid(grid.bins, &grid.counts);
+        density_samples = grid.samples;
+    }
     let mut files: Vec<String> = drawn
         .values()
         .flat_map(|d| d.pictures.iter().map(|(_, f)| f.clone()))
         .collect();
     let density_picture = if density.points > 0 {
         let name = format!("{PICTURES}/landmark-density.png");
-        write_file(&config.out.join(&name), &density.render().to_png())?;
+        write_file(&config.out.join(&name), &density.render(THUMBNAIL).to_png())?;
         files.push(name.clone());
         Some(name)
     } else {
@@ -316,9 +537,14 @@ fn write_report(
         drawn,
         gallery,
         class_pixels,
+        class_maps,
         statistics_samples,
         density_picture,
         density_points: density.points,
+        density_samples,
+        every_sample: exact.is_some(),
+        near_duplicates,
+        pairs_shown: config.pairs,
         seed: config.seed,
     };
     let text = html::render(&page, GENERATOR);
@@ -326,6 +552,15 @@ fn write_report(
     files.push(PAGE.to_string());
     files.sort();
     Ok(Outcome::Written(Box::new(summary(config, &page, files))))
+}
+
+/// The first `limit` pairs (most similar first), the ones drawn.
+pub(crate) fn shown_pairs(
+    near: Option<&NearDuplicates>,
+    limit: usize,
+) -> impl Iterator<Item = &Pair> {
+    near.into_iter()
+        .flat_map(move |n| n.pairs.iter().take(limit))
 }
 
 fn summary(config: &ReportConfig, page: &Page, files: Vec<String>) -> ReportSummary {
@@ -391,6 +626,39 @@ fn summary(config: &ReportConfig, page: &Page, files: Vec<String>) -> ReportSumm
             })
             .collect(),
         statistics_samples: page.statistics_samples,
+        class_shares: ClassShares {
+            maps: page.class_maps,
+            every_map: page.every_sample,
+            pixels: page.class_pixels[..CLASSES].to_vec(),
+        },
+        landmark_density: DensitySummary {
+            samples: page.density_samples,
+            points: page.density_points,
+            every_sample: page.every_sample,
+        },
+        near_duplicates: page.near_duplicates.as_ref().map(|n| {
+            let shown: Vec<PairShown> = shown_pairs(Some(n), page.pairs_shown)
+                .map(|p| PairShown {
+                    a: p.a.clone(),
+                    b: p.b.clone(),
+                    similarity: p.similarity,
+                    identical: p.identical,
+                    pictures: [&p.a, &p.b]
+                        .into_iter()
+                        .filter_map(|k| page.thumbnail(k))
+                        .collect(),
+                })
+                .collect();
+            NearDuplicateSummary {
+                threshold: n.threshold,
+                model: n.model.clone(),
+                source: if n.recorded { "recorded" } else { "computed" },
+                pairs: n.pairs.len() as u64,
+                groups: n.groups,
+                not_shown: (n.pairs.len() - shown.len()) as u64,
+                shown,
+            }
+        }),
         seed: page.seed,
         files,
     }
@@ -422,19 +690,31 @@ fn sections(samples: &[SampleIssues], limit: usize, errors: bool) -> Vec<CodeSec
     by_code.into_values().collect()
 }
 
-/// Reads and decodes one sample; draws its four panels when `draw`.
-fn decode_sample(
+/// A sample to decode, and what to draw of it where.
+struct Target<'a> {
+    /// Names its picture files.
     index: usize,
-    key: &str,
+    key: &'a str,
+    draw: Draw,
+    out: &'a Path,
+}
+
+/// Reads and decodes one sample; draws what `target.draw` asks.
+fn decode_sample(
+    target: Target<'_>,
     files: Option<Files>,
-    draw: bool,
-    out: &Path,
     image_size: u32,
     max_pixels: u64,
 ) -> anyhow::Result<Decoded> {
+    let Target {
+        index,
+        key,
+        draw,
+        out,
+    } = target;
     let mut notes = Vec::new();
     let Some(files) = files else {
-        let drawn = draw.then(|| Drawn {
+        let drawn = (draw != Draw::Nothing).then(|| Drawn {
             key: key.to_string(),
             pictures: Vec::new(),
             notes: vec![
@@ -474,7 +754,7 @@ fn decode_sample(
     };
     let labels = map.as_ref().map(LabelMap::histogram);
     let purity = map.as_ref().map(LabelMap::pure_block_share);
-    if !draw {
+    if draw == Draw::Nothing {
         return Ok(Decoded {
             drawn: None,
             labels,
@@ -514,21 +794,24 @@ fn decode_sample(
         Ok(())
     };
     save("image", &base)?;
-    if let Some(map) = &map {
-        let coloured = map.coloured(base.width, base.height);
-        save("segmentation", &coloured)?;
-        save("blend", &draw::blend(&base, &coloured, 128))?;
-    }
-    if let Some(points) = &landmarks {
-        let mut dotted = base.clone();
-        let outside = draw::draw_landmarks(&mut dotted, points, source_w, source_h);
-        if outside > 0 {
-            notes.push(format!(
-                "{outside} of {} landmarks lie outside the picture and are not drawn",
-                points.len()
-            ));
+    // A near-duplicate shown beside its partner needs the image only.
+    if draw == Draw::Panels {
+        if let Some(map) = &map {
+            let coloured = map.coloured(base.width, base.height);
+            save("segmentation", &coloured)?;
+            save("blend", &draw::blend(&base, &coloured, 128))?;
         }
-        save("landmarks", &dotted)?;
+        if let Some(points) = &landmarks {
+            let mut dotted = base.clone();
+            let outside = draw::draw_landmarks(&mut dotted, points, source_w, source_h);
+            if outside > 0 {
+                notes.push(format!(
+                    "{outside} of {} landmarks lie outside the picture and are not drawn",
+                    points.len()
+                ));
+            }
+            save("landmarks", &dotted)?;
+        }
     }
     Ok(Decoded {
         drawn: Some(Drawn {
@@ -615,7 +898,14 @@ pub(crate) fn preview_grid(
     max_file_bytes: u64,
     max_pixels: u64,
 ) -> anyhow::Result<Option<Vec<u8>>> {
-    let (_, input, sample) = gather::from_converted(dir, seed, count, count, max_file_bytes)?;
+    let manifest = Manifest::read(dir)?;
+    let picked = gather::Picked {
+        seed,
+        sample_size: count,
+        with_images: count,
+    };
+    let (_, input, sample) =
+        gather::from_converted(dir, &manifest, picked, &BTreeSet::new(), max_file_bytes)?;
     let keys: Vec<&String> = sample.iter().take(count).collect();
     if keys.is_empty() {
         return Ok(None);

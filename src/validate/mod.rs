@@ -7,6 +7,7 @@
 
 pub mod report;
 pub mod rules;
+pub mod statistics;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::statistics::Statistics;
 use super::{Code, Issue, Severity};
 use crate::sample::Processed;
 use crate::source::inventory::{Inventory, Orphan, RefusedPath};
@@ -48,14 +49,18 @@ pub struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub incomplete_parts: Vec<IncompletePart>,
     pub segmentation_block_share: BlockShare,
+    /// Class pixels and landmark density of every sample kept.
+    pub statistics: Statistics,
     /// Bytes of source files read.
     pub bytes_read: u64,
 }
 
 impl Report {
-    /// Starts a report with what the inventory found before any sample was read.
-    pub fn from_inventory(inventory: &Inventory) -> Report {
+    /// Starts a report with what the inventory found before any sample was read;
+    /// `frame` is the image size the landmark density covers.
+    pub fn from_inventory(inventory: &Inventory, frame: u32) -> Report {
         let mut report = Report {
+            statistics: Statistics::new(frame),
             orphans: inventory.orphans.clone(),
             unsafe_paths: inventory.unsafe_paths.clone(),
             incomplete_parts: inventory.incomplete_parts.clone(),
@@ -107,6 +112,7 @@ impl Report {
             self.excluded.push(entry());
         } else {
             self.valid += 1;
+            self.statistics.add(&sample.statistics);
             if !sample.issues.is_empty() {
                 self.warned.push(entry());
             }

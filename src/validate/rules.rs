@@ -11,6 +11,7 @@ use crate::decode::pickle::{self, PickleError, PickleLimits};
 use crate::decode::segmentation::{self, LabelMapError};
 use crate::ui::thousands;
 
+use super::statistics::CLASSES;
 use super::{Code, Issue};
 
 /// Labels of the 19 CelebAMask-HQ face-parsing classes: 0 (background) to 18 (hat).
@@ -112,14 +113,22 @@ pub fn check_image(
     Some(header)
 }
 
-/// The segmentation rule. Returns the share of pure 4x4 blocks when the map was decoded at
-/// full size.
+/// What the segmentation rule measured of a map it decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapMeasure {
+    /// Share of pure 4x4 blocks, when the map has the full size.
+    pub block_share: Option<f64>,
+    /// Pixels per class (labels 0 to [`MAX_LABEL`]), for the dataset's class shares.
+    pub class_pixels: [u64; CLASSES],
+}
+
+/// The segmentation rule. Returns what it measured when the map could be decoded.
 pub fn check_segmentation(
     bytes: &[u8],
     file: &str,
     checks: &Checks,
     issues: &mut Vec<Issue>,
-) -> Option<f64> {
+) -> Option<MapMeasure> {
     let header = match image::read_header(bytes) {
         Ok(h) if h.format == ImageFormat::Png => h,
         Ok(h) => {
@@ -213,8 +222,14 @@ pub fn check_segmentation(
             ));
         }
     }
+    let mut class_pixels = [0; CLASSES];
+    class_pixels.copy_from_slice(&map.label_pixels[..CLASSES]);
+    let mut measure = MapMeasure {
+        block_share: None,
+        class_pixels,
+    };
     if (map.width, map.height) != (size, size) {
-        return None;
+        return Some(measure);
     }
     let share = map.pure_block_share();
     if share < 1.0 {
@@ -229,7 +244,8 @@ pub fn check_segmentation(
             ),
         ));
     }
-    Some(share)
+    measure.block_share = Some(share);
+    Some(measure)
 }
 
 /// The landmark rule. Coordinates are judged in the frame SFHQ documents (`image_size`

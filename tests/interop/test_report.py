@@ -206,3 +206,55 @@ def test_converted_folder_report_in_chromium(good_output, source_files, tmp_path
         files = source_files[entry["key"]]
         marks = np.load(io.BytesIO(files["landmarks"][1]))["landmarks"]
         _assert_overlays(out, entry, files["segmentation"][1], marks)
+
+
+def test_manifest_statistics_match_numpy(good_output, source_files):
+    """convert's class pixels and landmark bins over every map, against PIL + numpy on the
+    fixture files themselves (a palette map's pixels are its labels)."""
+    stats = good_output.manifest["statistics"]
+    pixels = np.zeros(256, dtype=np.int64)
+    bins = np.zeros((64, 64), dtype=np.int64)
+    maps = 0
+    for key, files in source_files.items():
+        if "image" not in files:
+            continue
+        labels = np.asarray(Image.open(io.BytesIO(files["segmentation"][1])))
+        pixels += np.bincount(labels.ravel(), minlength=256)
+        maps += 1
+        marks = np.load(io.BytesIO(files["landmarks"][1]))["landmarks"].astype(np.float64)
+        cells = np.clip((marks / 1024 * 64).astype(np.int64), 0, 63)
+        np.add.at(bins, (cells[:, 1], cells[:, 0]), 1)
+    assert pixels[19:].sum() == 0
+    assert stats["maps_counted"] == maps == 10
+    assert stats["segmentation_class_pixels"] == pixels[:19].tolist()
+    density = stats["landmark_density"]
+    assert (density["bins"], density["frame"], density["points"]) == (64, 1024, 1100)
+    assert density["counts"] == bins.ravel().tolist()
+
+
+def test_near_duplicate_pairs_in_chromium(tmp_path):
+    """report --dedup-threshold on the dedup fixtures: each pair's keys side by side with its
+    similarity, both thumbnails showing, as the browser renders the page."""
+    expected = json.loads((FIXTURES / "dedup" / "EXPECTED.json").read_text())
+    sources = [f"fixtures/dedup/{p}" for p in ("SFHQ_pt7", "SFHQ_pt8.zip", "SFHQ_pt9_no_features")]
+    out = tmp_path / "report"
+    summary = _report(sources[0], out, *sources[1:], "--image-size", "8", "--dedup-threshold", "0.92", expect=0)
+    near = summary["near_duplicates"]
+    assert near["pairs"] == len(expected["pairs"]) and near["not_shown"] == 0
+    proc, requests = _browse(out / "index.html", tmp_path, "--dump-dom")
+    assert requests == [], f"the page requested {requests}"
+    assert _console(proc) == []
+    dom = proc.stdout
+    for pair in expected["pairs"]:
+        text = "1.0 (identical images)" if pair["identical"] else f"{pair['similarity']:.6f}"
+        card = dom.find(f'<b class="similarity">{text}</b>')
+        assert card >= 0, f"no card with similarity {text}"
+        end = dom.find('<div class="card pair">', card)
+        block = dom[card : end if end > 0 else len(dom)]
+        assert pair["a"] in block and pair["b"] in block, (pair, block)
+        assert block.index(pair["a"]) < block.index(pair["b"])
+    for shown in near["shown"]:
+        assert len(shown["pictures"]) == 2
+        for picture in shown["pictures"]:
+            assert (out / picture).is_file()
+            assert Image.open(out / picture).size == (8, 8)

@@ -51,10 +51,15 @@ def test_schema_is_valid_draft_2020_12_with_descriptions(name):
                 # `incomplete_parts` only when a part holds fewer samples than published,
                 # `published` only once `package` has written files into the folder,
                 # `options.resize` only with `convert --resolution` below the source size
-                # (and its `jpeg_quality`, `chroma_subsampling` only for JPEG images)
-                optional = {"created", "dedup", "incomplete_parts", "resize", "jpeg_quality", "chroma_subsampling"}
+                # (and its `jpeg_quality`, `chroma_subsampling` only for JPEG images),
+                # `near_duplicates` of `report --json` only with --dedup-threshold or recorded pairs
+                optional = {"created", "dedup", "incomplete_parts", "resize", "jpeg_quality", "chroma_subsampling",
+                            "near_duplicates"}
                 if where == "manifest":
-                    optional.add("published")
+                    # `statistics` and the `dedup.pairs` are absent from manifests of older versions
+                    optional |= {"published", "statistics"}
+                if where == "manifest/properties/dedup":
+                    optional.add("pairs")
                 assert set(node.get("required", [])) == set(node["properties"]) - optional, where
                 for prop, sub in node["properties"].items():
                     assert sub.get("description"), f"{where}/properties/{prop} has no description"
@@ -379,5 +384,11 @@ def test_dedup_threshold_outputs_validate(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert_valid("manifest", manifest)
     expected = json.loads((FIXTURES / "dedup" / "EXPECTED.json").read_text())
+    pairs = manifest["dedup"].pop("pairs")
     assert manifest["dedup"] == {"threshold": 0.92, "model": "CLIP_ViTL_14@336",
                                  "groups": expected["groups"]}
+    assert [(p["a"], p["b"], p["identical"]) for p in pairs] == [
+        (p["a"], p["b"], p["identical"]) for p in expected["pairs"]
+    ]
+    for got, want in zip(pairs, expected["pairs"]):
+        assert abs(got["similarity"] - want["similarity"]) < 1e-6, (got, want)
