@@ -133,6 +133,8 @@ impl Context<'_> {
                 .as_ref()
                 .filter(|a| a.shape == [self.checks.landmark_count, 2])
                 .map(|a| LandmarkBins::of(&a.to_f64_vec(), self.checks.image_size)),
+            block_share: map.as_ref().and_then(|m| m.block_share),
+            image_bytes: image.as_ref().map(|(bytes, _)| bytes.len() as u64),
         };
 
         let features_file = read(Modality::Features, &mut issues);

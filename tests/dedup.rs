@@ -13,17 +13,6 @@ fn dedup_dir() -> PathBuf {
     fixtures().join("dedup")
 }
 
-/// The three parts: a folder (numpy 2 pickles), a zip (numpy 1 pickles), a folder without
-/// features.
-fn dedup_sources() -> Vec<PathBuf> {
-    let d = dedup_dir();
-    vec![
-        d.join("SFHQ_pt7"),
-        d.join("SFHQ_pt8.zip"),
-        d.join("SFHQ_pt9_no_features"),
-    ]
-}
-
 fn expected() -> Value {
     read_json(&dedup_dir().join("EXPECTED.json"))
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::util::{broken_folder, fixtures, good_sources, read_json, TestDir};
+use crate::util::{broken_folder, dedup_sources, fixtures, good_sources, read_json, TestDir};
 
 /// `report SOURCES EXTRA...`.
 fn report_args(sources: &[PathBuf], extra: &[&str]) -> Vec<std::ffi::OsString> {
@@ -154,7 +154,8 @@ fn report_on_a_converted_folder_matches_the_sources_gallery() {
     let summary = converted.json();
     assert_eq!(summary["input"], "converted");
     assert_eq!(summary["samples"], 10);
-    assert_eq!(summary["statistics_samples"], 10);
+    // The manifest records every statistic: only the 4 gallery rows are read.
+    assert_eq!(summary["statistics_samples"], 4);
     let page = assert_self_contained(&t.join("from-shards"));
     assert!(page.contains("parquet shards"));
     for entry in summary["gallery"].as_array().unwrap() {
@@ -347,6 +348,34 @@ fn class_pixels_of_folders(parts: &[&Path]) -> (Vec<u64>, u64) {
     (counts, maps)
 }
 
+/// Of the maps under `parts`: how many have every aligned 4x4 block of one label; and the
+/// sizes of the image files.
+fn pure_maps_and_image_sizes(parts: &[&Path]) -> (u64, Vec<u64>) {
+    let mut pure = 0;
+    let mut sizes = Vec::new();
+    for part in parts {
+        for entry in std::fs::read_dir(part.join("segmentations")).unwrap() {
+            let map = image::open(entry.unwrap().path()).unwrap();
+            let map = map.to_luma8();
+            let (w, h) = map.dimensions();
+            let block_is_pure = |bx: u32, by: u32| {
+                let first = map.get_pixel(bx * 4, by * 4);
+                (0..16).all(|i| map.get_pixel(bx * 4 + i % 4, by * 4 + i / 4) == first)
+            };
+            let all = (0..h / 4).all(|by| (0..w / 4).all(|bx| block_is_pure(bx, by)));
+            pure += u64::from(all);
+        }
+        for entry in std::fs::read_dir(part.join("images")).unwrap() {
+            let entry = entry.unwrap();
+            // Samples only: the fixtures hold .DS_Store, Thumbs.db and a hidden file too.
+            if entry.file_name().to_string_lossy().starts_with("SFHQ_") {
+                sizes.push(entry.metadata().unwrap().len());
+            }
+        }
+    }
+    (pure, sizes)
+}
+
 #[test]
 fn convert_records_the_class_pixels_of_every_map_at_any_thread_count() {
     let t = TestDir::new();
@@ -386,6 +415,35 @@ fn convert_records_the_class_pixels_of_every_map_at_any_thread_count() {
         .map(|n| n.as_u64().unwrap())
         .sum();
     assert_eq!(binned, 6 * 110);
+    // Block purity and image sizes of every row, checked against the files.
+    let (pure, sizes) = pure_maps_and_image_sizes(&folders);
+    let purity = &one["block_purity"];
+    assert_eq!(
+        (purity["maps"].as_u64(), purity["pure"].as_u64()),
+        (Some(6), Some(pure))
+    );
+    let in_bins: u64 = purity["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(in_bins, 6);
+    assert!(
+        purity["bins"][19].as_u64().unwrap() >= pure,
+        "pure maps in the last bin"
+    );
+    let recorded_sizes = &one["image_bytes"];
+    assert_eq!(recorded_sizes["images"], 6);
+    assert_eq!(recorded_sizes["min"], *sizes.iter().min().unwrap());
+    assert_eq!(recorded_sizes["max"], *sizes.iter().max().unwrap());
+    let sized: u64 = recorded_sizes["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(sized, 6);
     // validate --json gives the same statistics, and the zip part counts alike at any
     // thread count.
     let mut args: Vec<std::ffi::OsString> = vec!["validate".into(), "--json".into()];
@@ -435,6 +493,16 @@ fn report_of_a_converted_folder_shows_shares_over_every_map() {
         page.contains("Over all 10 segmentation maps of the rows, counted by convert"),
         "the page says what the shares cover"
     );
+    // The purity and size plots cover every row too.
+    let pure = recorded["block_purity"]["pure"].as_u64().unwrap();
+    assert!(
+        page.contains(&format!("{pure} of 10 maps fully pure")),
+        "purity over every map"
+    );
+    assert!(
+        page.contains("10 images (every sample)"),
+        "sizes over every row"
+    );
     // A manifest of an older version (no statistics): estimated from sampled rows, said so.
     let path = t.join("out/manifest.json");
     let mut manifest = read_json(&path);
@@ -445,15 +513,14 @@ fn report_of_a_converted_folder_shows_shares_over_every_map() {
     assert_eq!(summary["class_shares"]["maps"], 10);
     assert!(page.contains("Estimated from the 10 segmentation maps of 10 rows chosen with seed 0"));
     assert!(page.contains("written by an older sfhq-pack"));
-}
-
-fn dedup_sources() -> Vec<PathBuf> {
-    let d = fixtures().join("dedup");
-    vec![
-        d.join("SFHQ_pt7"),
-        d.join("SFHQ_pt8.zip"),
-        d.join("SFHQ_pt9_no_features"),
-    ]
+    assert!(
+        page.contains("of 10 sampled maps fully pure"),
+        "purity from the sampled rows"
+    );
+    assert!(
+        page.contains("10 sampled rows"),
+        "sizes from the sampled rows"
+    );
 }
 
 /// The pairs of `dedup/EXPECTED.json` as (a, b) -> similarity.

@@ -31,7 +31,7 @@ use crate::sample::Processed;
 use crate::sample::{parse_part, Modality};
 use crate::source::inventory::Inventory;
 use crate::validate::report::SampleIssues;
-use crate::validate::statistics::Statistics;
+use crate::validate::statistics::{PurityCounts, SizeCounts, Statistics};
 use crate::validate::Code;
 
 /// The overview numbers, from either kind of input.
@@ -51,11 +51,12 @@ pub(crate) struct Overview {
     pub bytes: u64,
     /// Shards per format: (count, bytes).
     pub shards: BTreeMap<String, (u64, u64)>,
-    /// 4x4 block purity of every map validated (sources), or of the statistics sample.
-    pub purity: Vec<f64>,
+    /// 4x4 block purity of every map validated (sources), of every row (recorded by
+    /// convert), or of the statistics sample (a manifest of an older version).
+    pub purity: PurityCounts,
     pub purity_of_every_map: bool,
-    /// Image file sizes of every sample (sources), or of the statistics sample.
-    pub image_sizes: Vec<u64>,
+    /// Image file sizes, likewise.
+    pub image_sizes: SizeCounts,
     pub sizes_of_every_image: bool,
     /// Class pixels and landmark density of every valid sample: from the validation pass,
     /// or recorded in the manifest (`None` for a manifest of an older version).
@@ -199,8 +200,12 @@ pub(crate) fn from_sources(
 ) -> anyhow::Result<Option<FromSources>> {
     // Besides the report, each map's block purity for the distribution plot (validate
     // only keeps min and mean).
-    let mut purity = Vec::new();
-    let on_sample = |processed: &Processed| purity.extend(processed.block_share);
+    let mut purity = PurityCounts::default();
+    let on_sample = |processed: &Processed| {
+        if let Some(share) = processed.block_share {
+            purity.add(share);
+        }
+    };
     let Some(validated) =
         pipeline::validate_with(sources, check, dedup, progress, interrupted, on_sample)?
     else {
@@ -222,11 +227,14 @@ pub(crate) fn from_sources(
     for sample in &inventory.samples {
         *parts.entry(part_name(&sample.key)).or_default() += 1;
     }
-    let image_sizes = inventory
+    let mut image_sizes = SizeCounts::default();
+    for file in inventory
         .samples
         .iter()
-        .filter_map(|s| s.file(Modality::Image).map(|f| f.size))
-        .collect();
+        .filter_map(|s| s.file(Modality::Image))
+    {
+        image_sizes.add(file.size);
+    }
     let overview = Overview {
         samples: report.samples,
         valid: report.valid,
@@ -318,7 +326,7 @@ pub(crate) fn from_converted(
         }
     }
     let mut rows = BTreeMap::new();
-    let mut image_sizes = Vec::new();
+    let mut sampled_sizes = Vec::new();
     for (shard, mut wanted_rows) in wanted {
         wanted_rows.sort_unstable();
         let path = dir.join(&shards[shard].path);
@@ -326,7 +334,7 @@ pub(crate) fn from_converted(
         let sampled = |key: &str| chosen.contains(key);
         let into = Rows {
             files: &mut rows,
-            image_sizes: &mut image_sizes,
+            image_sizes: &mut sampled_sizes,
             keep_image: &keep_image,
             sampled: &sampled,
         };
@@ -347,6 +355,23 @@ pub(crate) fn from_converted(
     .into_iter()
     .map(str::to_string)
     .collect();
+    // What convert recorded over every row; a manifest of an older version has neither (the
+    // purity then comes from the sampled maps as they are decoded for the page).
+    let recorded = manifest.statistics.as_ref();
+    let (purity, purity_of_every_map) = match recorded.filter(|s| s.block_purity.maps > 0) {
+        Some(s) => (s.block_purity.clone(), true),
+        None => (PurityCounts::default(), false),
+    };
+    let (image_sizes, sizes_of_every_image) = match recorded.filter(|s| s.image_bytes.images > 0) {
+        Some(s) => (s.image_bytes.clone(), true),
+        None => {
+            let mut sizes = SizeCounts::default();
+            for bytes in sampled_sizes {
+                sizes.add(bytes);
+            }
+            (sizes, false)
+        }
+    };
     let mut shard_totals: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for shard in &manifest.shards {
         let name = match shard.format {
@@ -379,10 +404,10 @@ pub(crate) fn from_converted(
         splits: manifest.splits.clone(),
         bytes: manifest.shards.iter().map(|s| s.bytes).sum(),
         shards: shard_totals,
-        purity: Vec::new(),
-        purity_of_every_map: false,
+        purity,
+        purity_of_every_map,
         image_sizes,
-        sizes_of_every_image: false,
+        sizes_of_every_image,
         statistics: manifest.statistics.clone(),
     };
     let input = Input::Converted {

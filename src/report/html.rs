@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use super::draw::{CLASSES, LANDMARK, UNKNOWN_LABEL};
 use super::{CodeSection, Drawn, Page};
 use crate::ui::{format_bytes, thousands};
+use crate::validate::statistics::SizeCounts;
 
 /// `<`, `>`, `&`, quotes: safe in text and in attribute values.
 pub(crate) fn escape(text: &str) -> String {
@@ -259,18 +260,15 @@ fn plots(h: &mut String, page: &Page) {
         None => h.push_str("<p>No landmarks were decoded.</p>\n"),
     }
     h.push_str("</div>\n<div><h3>4x4 block purity of the maps</h3>\n");
-    if o.purity.is_empty() {
+    if o.purity.maps == 0 {
         h.push_str("<p>No map measured.</p>\n");
     } else {
-        let pure = o.purity.iter().filter(|&&s| s >= 1.0).count();
-        h.push_str(&histogram(&o.purity, 0.0, 1.0, 20, |v| {
-            format!("{:.0}%", v * 100.0)
-        }));
+        h.push_str(&bars(&o.purity.bins, "0%", "100%"));
         let _ = writeln!(
             h,
-            "<p class=\"muted\">{} of {} {} fully pure (a nearest-neighbour x4 upscale).</p>",
-            thousands(pure as u64),
-            thousands(o.purity.len() as u64),
+            "<p class=\"muted\">Share of pure blocks per map. {} of {} {} fully pure (a nearest-neighbour x4 upscale).</p>",
+            thousands(o.purity.pure),
+            thousands(o.purity.maps),
             if o.purity_of_every_map {
                 "maps"
             } else {
@@ -279,19 +277,31 @@ fn plots(h: &mut String, page: &Page) {
         );
     }
     h.push_str("</div>\n<div><h3>Image file sizes</h3>\n");
-    if o.image_sizes.is_empty() {
+    let sizes = &o.image_sizes;
+    if sizes.images == 0 {
         h.push_str("<p>No image.</p>\n");
     } else {
-        let values: Vec<f64> = o.image_sizes.iter().map(|&b| b as f64).collect();
-        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        h.push_str(&histogram(&values, min, max, 20, |v| {
-            format_bytes(v.max(0.0) as u64)
-        }));
+        // One bar per eighth of an octave from the smallest size to the largest.
+        let (first, last) = (SizeCounts::bin(sizes.min), SizeCounts::bin(sizes.max));
+        let mut counts = vec![0u64; (last - first + 1) as usize];
+        // (A hand-edited manifest may list bins outside its own min and max: left out.)
+        for [bin, count] in &sizes.bins {
+            if let Some(slot) = bin
+                .checked_sub(first)
+                .and_then(|i| counts.get_mut(i as usize))
+            {
+                *slot += count;
+            }
+        }
+        h.push_str(&bars(
+            &counts,
+            &format_bytes(sizes.min),
+            &format_bytes(sizes.max),
+        ));
         let _ = writeln!(
             h,
-            "<p class=\"muted\">{} {}.</p>",
-            thousands(values.len() as u64),
+            "<p class=\"muted\">{} {} (bars 9% wide: eight per doubling).</p>",
+            thousands(sizes.images),
             if o.sizes_of_every_image {
                 "images (every sample)"
             } else {
@@ -416,24 +426,9 @@ fn bar_chart(bars: &[(String, f64, [u8; 3])]) -> String {
     s
 }
 
-/// Counts of `values` in `bins` equal bins over [min, max], as vertical bars.
-fn histogram(
-    values: &[f64],
-    min: f64,
-    max: f64,
-    bins: usize,
-    label: impl Fn(f64) -> String,
-) -> String {
-    let mut counts = vec![0u64; bins];
-    let span = max - min;
-    for &v in values {
-        let bin = if span > 0.0 {
-            (((v - min) / span) * bins as f64).floor() as isize
-        } else {
-            0
-        };
-        counts[bin.clamp(0, bins as isize - 1) as usize] += 1;
-    }
+/// `counts` as vertical bars, `low` and `high` written under the first and the last.
+fn bars(counts: &[u64], low: &str, high: &str) -> String {
+    let bins = counts.len().max(1);
     let top = counts.iter().copied().max().unwrap_or(0).max(1);
     let (w, plot_h, bar_w) = (360.0, 140.0, 360.0 / bins as f64);
     let mut s = String::new();
@@ -458,8 +453,8 @@ fn histogram(
         "<text x=\"0\" y=\"10\">max {}</text><line x1=\"0\" y1=\"{y}\" x2=\"{w}\" y2=\"{y}\" stroke=\"#888\"/>\
          <text x=\"0\" y=\"{t}\">{}</text><text x=\"{w}\" y=\"{t}\" text-anchor=\"end\">{}</text>",
         thousands(top),
-        escape(&label(min)),
-        escape(&label(max)),
+        escape(low),
+        escape(high),
         y = 14.0 + plot_h,
         t = 14.0 + plot_h + 16.0
     );
@@ -568,11 +563,17 @@ mod tests {
     }
 
     #[test]
-    fn histogram_puts_the_maximum_in_the_last_bin() {
-        let svg = histogram(&[0.0, 0.5, 1.0, 1.0], 0.0, 1.0, 2, |v| format!("{v}"));
-        assert_eq!(svg.matches("<rect").count(), 2);
+    fn bars_draw_one_bar_per_count_scaled_to_the_largest() {
+        let svg = bars(&[1, 3, 0], "0%", "100%");
+        assert_eq!(svg.matches("<rect").count(), 3);
         assert!(svg.contains("<title>3</title>"), "{svg}");
         assert!(svg.contains("<title>1</title>"), "{svg}");
+        assert!(svg.contains("max 3") && svg.contains(">100%<"), "{svg}");
+        // The largest bar is the plot's full height (140), a third of it for 1.
+        assert!(
+            svg.contains("height=\"140.0\"") && svg.contains("height=\"46.7\""),
+            "{svg}"
+        );
         assert!(!svg.contains("http"), "inline SVG needs no namespace URL");
     }
 }

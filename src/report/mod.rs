@@ -7,9 +7,8 @@
 //! Parquet shards are read. Then only a bounded set of samples is decoded: every excluded
 //! or warned sample up to `per_code` per code (a card each), the gallery, the
 //! near-duplicate pairs shown (`--dedup-threshold`, or recorded by `convert`), and for a
-//! converted folder a seeded sample of valid rows (at most [`STATISTICS_SAMPLE`]) for the
-//! block purity and image size plots, and for the class shares and landmark density when
-//! an older manifest lacks them. A 425,258-sample dataset costs its validation pass plus a
+//! converted folder whose manifest was written before convert recorded every statistic, a
+//! seeded sample of valid rows (at most [`STATISTICS_SAMPLE`]) to estimate them. A 425,258-sample dataset costs its validation pass plus a
 //! few hundred decodes, or, converted, a few hundred rows.
 //!
 //! `gather` reads, `draw` makes pixels, `html` writes the page.
@@ -37,9 +36,9 @@ use crate::validate::{Code, Issue};
 use draw::{Density, LabelMap, Rgb};
 use gather::{Files, Overview};
 
-/// Valid rows of a converted folder decoded for the block purity and image size plots (and
-/// the class shares and landmark density of a manifest that does not record them; the
-/// gallery is taken from their start): enough for stable shares, few enough for seconds.
+/// Valid rows of a converted folder decoded to estimate the statistics its manifest does
+/// not record (written by an older version; the gallery is taken from their start):
+/// enough for stable shares, few enough for seconds.
 pub const STATISTICS_SAMPLE: usize = 256;
 /// Longer side of every thumbnail, in pixels.
 pub const THUMBNAIL: u32 = 256;
@@ -105,8 +104,8 @@ pub struct ReportSummary {
     /// Samples with a code beyond --per-code: counted on the page, no card.
     pub not_shown: BTreeMap<Code, u64>,
     pub gallery: Vec<GalleryEntry>,
-    /// Valid samples decoded for the sampled plots (a converted folder's block purity and
-    /// image sizes; class shares and landmark density only when not counted over all).
+    /// Valid samples decoded: the gallery, or for a converted folder whose manifest records
+    /// no statistics, the rows that estimate them.
     pub statistics_samples: u64,
     pub class_shares: ClassShares,
     pub landmark_density: DensitySummary,
@@ -304,7 +303,10 @@ fn converted_near_duplicates(
     };
     let folder = dedup::load::Converted::open(dir)?;
     progress.start(folder.rows());
-    let loaded = dedup::load(None, &[folder], config, progress)?;
+    let Some(loaded) = dedup::load(None, &[folder], config, interrupted, progress)? else {
+        // Interrupted while reading: the caller sees the flag and ends with exit 130.
+        return Ok(None);
+    };
     let found = dedup::find(&loaded, config, interrupted, &|_| {})?;
     Ok(Some(NearDuplicates::from_report(&found)))
 }
@@ -370,10 +372,19 @@ fn write_report(
         let pair_keys: BTreeSet<String> = shown_pairs(near.as_ref(), config.pairs)
             .flat_map(|p| [p.a.clone(), p.b.clone()])
             .collect();
-        // Purity and image sizes are not recorded per map: always sampled.
+        // What convert recorded covers every row: then only the gallery is read. A manifest
+        // of an older version lacks some of it, estimated from a sample of rows.
+        let complete = manifest
+            .statistics
+            .as_ref()
+            .is_some_and(|s| s.image_bytes.images > 0);
         let picked = gather::Picked {
             seed: config.seed,
-            sample_size: STATISTICS_SAMPLE.max(config.gallery),
+            sample_size: if complete {
+                config.gallery
+            } else {
+                STATISTICS_SAMPLE.max(config.gallery)
+            },
             with_images: config.gallery,
         };
         let max_file_bytes = config.check.max_file_bytes;
@@ -489,8 +500,8 @@ fn write_report(
                     density.add(points);
                 }
             }
-            if !overview.purity_of_every_map {
-                overview.purity.extend(d.purity);
+            if let Some(share) = d.purity.filter(|_| !overview.purity_of_every_map) {
+                overview.purity.add(share);
             }
         }
         if let Some(card) = d.drawn {

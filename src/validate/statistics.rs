@@ -1,5 +1,5 @@
-//! Dataset statistics that need every sample: the pixels per segmentation class and where
-//! the landmarks fall. They are gathered by the validation pass itself (`validate`,
+//! Dataset statistics that need every sample: the pixels per segmentation class, where
+//! the landmarks fall, how pure each map's 4x4 blocks are and how large the image files are. They are gathered by the validation pass itself (`validate`,
 //! `convert`, `report` on raw sources), from the maps and arrays it decodes anyway, so no
 //! second pass reads the data again; `convert` records them in `manifest.json`, which is
 //! where `report` on a converted folder finds them.
@@ -18,6 +18,11 @@ pub const CLASSES: usize = MAX_LABEL as usize + 1;
 /// 1024).
 pub const DENSITY_BINS: u32 = 64;
 
+/// Equal bins of the block-purity distribution over [0, 1] (1.0 falls in the last).
+pub const PURITY_BINS: usize = 20;
+/// Bins per octave of the image file size distribution.
+pub const SIZE_BINS_PER_OCTAVE: f64 = 8.0;
+
 /// What one sample adds to the statistics (computed in the worker that decoded it).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SampleStatistics {
@@ -25,6 +30,85 @@ pub struct SampleStatistics {
     pub class_pixels: Option<[u64; CLASSES]>,
     /// Its landmarks, when their array was read with the expected shape.
     pub landmarks: Option<LandmarkBins>,
+    /// The share of its map's aligned 4x4 blocks that are pure, when measured.
+    pub block_share: Option<f64>,
+    /// The size of its source image file, in bytes.
+    pub image_bytes: Option<u64>,
+}
+
+/// The distribution of the share of pure 4x4 blocks per map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PurityCounts {
+    /// Maps measured.
+    pub maps: u64,
+    /// Maps whose every block is pure (share 1.0).
+    pub pure: u64,
+    /// Maps per bin: [`PURITY_BINS`] equal bins over [0, 1], 1.0 in the last.
+    pub bins: Vec<u64>,
+}
+
+impl Default for PurityCounts {
+    fn default() -> Self {
+        PurityCounts {
+            maps: 0,
+            pure: 0,
+            bins: vec![0; PURITY_BINS],
+        }
+    }
+}
+
+impl PurityCounts {
+    pub fn add(&mut self, share: f64) {
+        let share = if share.is_finite() {
+            share.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.maps += 1;
+        self.pure += u64::from(share >= 1.0);
+        let bin = ((share * PURITY_BINS as f64) as usize).min(PURITY_BINS - 1);
+        self.bins[bin] += 1;
+    }
+}
+
+/// The distribution of image file sizes on logarithmic bins: bin b holds the sizes s with
+/// floor(8 log2 s) = b (eight bins per doubling: 9% wide).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SizeCounts {
+    /// Images measured.
+    pub images: u64,
+    /// Smallest and largest size, in bytes (0 when no image was measured).
+    pub min: u64,
+    pub max: u64,
+    /// Images per bin: `[bin, count]` for every bin holding one, by bin.
+    pub bins: Vec<[u64; 2]>,
+}
+
+impl SizeCounts {
+    /// The bin of a size (0 and 1 byte share bin 0).
+    pub fn bin(bytes: u64) -> u64 {
+        ((bytes.max(1) as f64).log2() * SIZE_BINS_PER_OCTAVE).floor() as u64
+    }
+
+    /// The smallest size of a bin.
+    pub fn bin_start(bin: u64) -> u64 {
+        (bin as f64 / SIZE_BINS_PER_OCTAVE).exp2().ceil() as u64
+    }
+
+    pub fn add(&mut self, bytes: u64) {
+        self.min = if self.images == 0 {
+            bytes
+        } else {
+            self.min.min(bytes)
+        };
+        self.max = self.max.max(bytes);
+        self.images += 1;
+        let bin = SizeCounts::bin(bytes);
+        match self.bins.binary_search_by_key(&bin, |b| b[0]) {
+            Ok(i) => self.bins[i][1] += 1,
+            Err(i) => self.bins.insert(i, [bin, 1]),
+        }
+    }
 }
 
 /// One sample's landmarks on the density grid.
@@ -66,6 +150,12 @@ pub struct Statistics {
     /// Pixels per class (labels 0 to 18) over those maps, at their source size.
     pub segmentation_class_pixels: Vec<u64>,
     pub landmark_density: LandmarkDensity,
+    /// Pure-block share of the counted maps (absent in statistics of the first version).
+    #[serde(default)]
+    pub block_purity: PurityCounts,
+    /// Source image file sizes of the kept samples (absent in the first version).
+    #[serde(default)]
+    pub image_bytes: SizeCounts,
 }
 
 /// Landmark positions of the kept samples on a grid over the image frame.
@@ -99,6 +189,8 @@ impl Statistics {
                 outside: 0,
                 counts: vec![0; (DENSITY_BINS * DENSITY_BINS) as usize],
             },
+            block_purity: PurityCounts::default(),
+            image_bytes: SizeCounts::default(),
         }
     }
 
@@ -118,6 +210,12 @@ impl Statistics {
             for &bin in &landmarks.bins {
                 d.counts[usize::from(bin)] += 1;
             }
+        }
+        if let Some(share) = sample.block_share {
+            self.block_purity.add(share);
+        }
+        if let Some(bytes) = sample.image_bytes {
+            self.image_bytes.add(bytes);
         }
     }
 }
@@ -155,6 +253,33 @@ mod tests {
     }
 
     #[test]
+    fn purity_bins_put_a_pure_map_in_the_last_and_count_it() {
+        let mut p = PurityCounts::default();
+        for share in [0.0, 0.049, 0.05, 0.5, 0.999, 1.0, f64::NAN] {
+            p.add(share);
+        }
+        assert_eq!((p.maps, p.pure), (7, 1));
+        assert_eq!(p.bins[0], 3, "0, 0.049 and NaN");
+        assert_eq!((p.bins[1], p.bins[10]), (1, 1));
+        assert_eq!(p.bins[PURITY_BINS - 1], 2, "0.999 and 1.0");
+        assert_eq!(p.bins.iter().sum::<u64>(), 7);
+    }
+
+    #[test]
+    fn sizes_fall_in_eighth_octave_bins_kept_in_order() {
+        let mut s = SizeCounts::default();
+        for bytes in [262_144, 262_145, 300_000, 1, 0] {
+            s.add(bytes);
+        }
+        // 2^18 starts bin 144; 300,000 is 2^18.19: bin 145; 0 and 1 share bin 0.
+        assert_eq!(s.bins, vec![[0, 2], [144, 2], [145, 1]]);
+        assert_eq!((s.images, s.min, s.max), (5, 0, 300_000));
+        assert_eq!(SizeCounts::bin_start(144), 262_144);
+        assert!(SizeCounts::bin(SizeCounts::bin_start(145)) == 145);
+        assert!(SizeCounts::bin(SizeCounts::bin_start(145) - 1) == 144);
+    }
+
+    #[test]
     fn sums_count_maps_and_points_of_each_sample() {
         let mut s = Statistics::new(1024);
         let mut pixels = [0u64; CLASSES];
@@ -166,10 +291,14 @@ mod tests {
                 bins: vec![3, 3, 5],
                 outside: 1,
             }),
+            block_share: Some(1.0),
+            image_bytes: Some(1000),
         });
         s.add(&SampleStatistics {
             class_pixels: Some(pixels),
             landmarks: None,
+            block_share: Some(0.5),
+            image_bytes: None,
         });
         assert_eq!(s.maps_counted, 2);
         assert_eq!(s.segmentation_class_pixels[1], 20);
@@ -177,5 +306,7 @@ mod tests {
         let d = &s.landmark_density;
         assert_eq!((d.samples, d.points, d.outside), (1, 3, 1));
         assert_eq!((d.counts[3], d.counts[5]), (2, 1));
+        assert_eq!((s.block_purity.maps, s.block_purity.pure), (2, 1));
+        assert_eq!((s.image_bytes.images, s.image_bytes.max), (1, 1000));
     }
 }

@@ -24,6 +24,17 @@ pub fn good_sources() -> Vec<PathBuf> {
     ]
 }
 
+/// The three near-duplicate parts of fixtures/dedup: a folder (numpy 2 pickles), a zip
+/// (numpy 1 pickles), a folder without features.
+pub fn dedup_sources() -> Vec<PathBuf> {
+    let d = fixtures().join("dedup");
+    vec![
+        d.join("SFHQ_pt7"),
+        d.join("SFHQ_pt8.zip"),
+        d.join("SFHQ_pt9_no_features"),
+    ]
+}
+
 pub fn broken_folder() -> PathBuf {
     fixtures().join("broken").join("SFHQ_pt3")
 }
