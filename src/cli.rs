@@ -280,7 +280,8 @@ pub struct ConvertArgs {
     /// With --resolution below the source size: how images are reduced. dct: libjpeg-turbo
     /// decodes each JPEG directly at the stored size (DCT-domain scaling, about twice as
     /// fast); box: the full decode, then the rounded mean of each k x k block (area
-    /// averaging). Non-JPEG sources are always box-filtered [default: dct]
+    /// averaging). Non-JPEG sources are always box-filtered [default: dct when the factor
+    /// is 2, 4 or 8, else box]
     #[arg(long, value_enum, value_name = "FILTER")]
     pub image_filter: Option<ImageFilterArg>,
 

@@ -295,6 +295,20 @@ fn resize_of(args: &ConvertArgs) -> anyhow::Result<Option<Resize>> {
         }
         return Ok(None);
     }
+    // libjpeg-turbo scales in the DCT domain by 1/2, 1/4 and 1/8 only (its other factors
+    // are n/8); another factor (an --image-size that is not a power-of-two multiple) takes
+    // the box filter unless dct was asked for by name.
+    let k = source / resolution;
+    let dct_scales = matches!(k, 2 | 4 | 8);
+    let image_filter = match args.image_filter {
+        Some(ImageFilterArg::Dct) if !dct_scales => anyhow::bail!(
+            "--image-filter dct scales by 1/2, 1/4 or 1/8, and {source} / {resolution} = {k}: use --image-filter box (the mean of each {k}x{k} block), or a --resolution of {source} / 2, / 4 or / 8"
+        ),
+        Some(ImageFilterArg::Dct) => ImageFilter::Dct,
+        Some(ImageFilterArg::Box) => ImageFilter::Box,
+        None if dct_scales => ImageFilter::Dct,
+        None => ImageFilter::Box,
+    };
     Ok(Some(Resize {
         source_size: source,
         resolution,
@@ -303,10 +317,7 @@ fn resize_of(args: &ConvertArgs) -> anyhow::Result<Option<Resize>> {
             ImageFormatArg::Png => StoredImageFormat::Png,
         },
         jpeg_quality: args.jpeg_quality.unwrap_or(95),
-        image_filter: match args.image_filter.unwrap_or(ImageFilterArg::Dct) {
-            ImageFilterArg::Dct => ImageFilter::Dct,
-            ImageFilterArg::Box => ImageFilter::Box,
-        },
+        image_filter,
     }))
 }
 

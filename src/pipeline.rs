@@ -282,19 +282,18 @@ pub fn validate_all(
     progress: &dyn Progress,
     interrupted: &AtomicBool,
 ) -> anyhow::Result<Option<Report>> {
-    let validated = validate_with(sources, check, dedup, progress, interrupted, |_| {})?;
+    let validated = validate_with(sources, check, dedup, progress, interrupted)?;
     Ok(validated.map(|v| v.report))
 }
 
-/// [`validate_all`], also handing every processed sample to `on_sample` (in key order) and
-/// returning the inventory and the near-duplicates (`report` draws from them).
+/// [`validate_all`], also returning the inventory and the near-duplicates (`report` draws
+/// from them).
 pub fn validate_with(
     sources: &[std::path::PathBuf],
     check: &CheckConfig,
     dedup: Option<&DedupConfig>,
     progress: &dyn Progress,
     interrupted: &AtomicBool,
-    mut on_sample: impl FnMut(&Processed) + Send,
 ) -> anyhow::Result<Option<Validated>> {
     let inventory = inventory_without_duplicates(sources)?;
     let schema = schema::discover(&inventory, &check.checks, check.max_file_bytes);
@@ -311,7 +310,6 @@ pub fn validate_with(
     let completion = run(&context, progress, interrupted, |batch| {
         for processed in &batch {
             report.add(processed);
-            on_sample(processed);
         }
         Ok(())
     })?;

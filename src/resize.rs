@@ -71,8 +71,8 @@ pub enum ImageFilter {
     Box,
 }
 
-/// The JPEG encoder (library and version, the one the vendored `turbojpeg-sys` builds)
-/// and its chroma sampling.
+/// The JPEG encoder (library and version: the libjpeg-turbo 3.1.0 that `turbojpeg-sys`
+/// 1.2.0, pinned in Cargo.toml, vendors) and its chroma sampling.
 const JPEG_ENCODER: &str = "libjpeg-turbo 3.1";
 const PNG_ENCODER: &str = "png 0.18";
 const CHROMA: &str = "4:4:4";
@@ -141,6 +141,19 @@ impl Resize {
         }
     }
 
+    /// How `reduce_image` decodes these bytes, for messages.
+    fn decode_words(&self, bytes: &[u8]) -> String {
+        let is_jpeg = bytes.starts_with(&[0xFF, 0xD8]);
+        match (is_jpeg, self.image_filter) {
+            (true, ImageFilter::Dct) => format!(
+                "libjpeg-turbo scaling 1/{} while decoding, --image-filter dct",
+                self.factor()
+            ),
+            (true, ImageFilter::Box) => "libjpeg-turbo full decode, --image-filter box".to_string(),
+            (false, _) => "full decode".to_string(),
+        }
+    }
+
     /// The image decoded and reduced by the factor k: interleaved RGB, width, height.
     fn reduce_image(&self, bytes: &[u8]) -> Result<(Vec<u8>, usize, usize), String> {
         let k = self.factor() as usize;
@@ -176,7 +189,11 @@ impl Resize {
             Issue::new(
                 Code::ImageUnreadable,
                 image_file,
-                format!("the full decode for --resolution {} failed: {e}; the pixel data is corrupt, replace the file", self.resolution),
+                format!(
+                    "the decode for --resolution {} ({}) failed: {e}; the pixel data is corrupt, replace the file",
+                    self.resolution,
+                    self.decode_words(&payload.image.bytes)
+                ),
             )
         })?;
         let bytes = match self.image_format {
@@ -282,9 +299,10 @@ thread_local! {
     static PIXELS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     /// The same for label maps (one buffer for both would be zeroed again at each switch).
     static LABELS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    /// Each worker's libjpeg-turbo instances, made on first use.
-    static DECOMPRESSOR: std::cell::RefCell<Option<turbojpeg::Decompressor>> =
-        const { std::cell::RefCell::new(None) };
+    /// Each worker's libjpeg-turbo encoder, made on first use (every setting it uses is set
+    /// again for each image). The decoder is not reused: libjpeg keeps the quantisation and
+    /// Huffman tables of the last image, so a JPEG that lacks one would silently decode
+    /// with its predecessor's, and the output would depend on which worker got it.
     static COMPRESSOR: std::cell::RefCell<Option<turbojpeg::Compressor>> =
         const { std::cell::RefCell::new(None) };
 }
@@ -305,15 +323,13 @@ pub fn decode_jpeg(
     out: &mut Vec<u8>,
 ) -> Result<(usize, usize), String> {
     use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
-    DECOMPRESSOR.with_borrow_mut(|slot| {
-        let decompressor = match slot {
-            Some(d) => d,
-            None => {
-                let mut d = Decompressor::new().map_err(|e| e.to_string())?;
-                d.set_scan_limit(SCAN_LIMIT).map_err(|e| e.to_string())?;
-                slot.insert(d)
-            }
-        };
+    {
+        // A fresh decoder per image (microseconds against milliseconds of decoding): see
+        // COMPRESSOR for why.
+        let mut decompressor = Decompressor::new().map_err(|e| e.to_string())?;
+        decompressor
+            .set_scan_limit(SCAN_LIMIT)
+            .map_err(|e| e.to_string())?;
         let header = decompressor.read_header(bytes).map_err(|e| e.to_string())?;
         if header.width > max_side || header.height > max_side {
             return Err(format!(
@@ -339,7 +355,7 @@ pub fn decode_jpeg(
             .decompress(bytes, image)
             .map_err(|e| e.to_string())?;
         Ok((w, h))
-    })
+    }
 }
 
 /// Decodes an image that is not a JPEG (PNG) to 8-bit RGB into `out`, returning its width

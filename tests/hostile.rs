@@ -382,11 +382,75 @@ fn resolutions_decode_strictly_and_exclude_jpegs_with_bad_scan_data() {
             assert_eq!(issue["code"], "image.unreadable");
             let message = issue["message"].as_str().unwrap();
             assert!(
-                message.contains("the full decode for --resolution 256 failed")
-                    && message.contains("replace the file"),
+                message.contains(&format!(
+                    "the decode for --resolution 256 (libjpeg-turbo {})",
+                    if filter == "dct" {
+                        "scaling 1/4 while decoding, --image-filter dct"
+                    } else {
+                        "full decode, --image-filter box"
+                    }
+                )) && message.contains("replace the file"),
                 "{filter}: {message}"
             );
         }
+    }
+}
+
+#[test]
+fn a_jpeg_without_its_quantisation_table_is_excluded_whatever_decoded_before_it() {
+    // libjpeg keeps the tables of the last image it decoded: a decoder reused from sample
+    // to sample would decode this one with its predecessor's tables on one thread and
+    // refuse it on another. Every image gets a fresh decoder, so it is always refused.
+    let t = TestDir::new();
+    let images = t.join("SFHQ_pt1/images");
+    fs::create_dir_all(&images).unwrap();
+    let good = pt1_image(1);
+    // Every DQT segment (PIL writes one per table) left out of the header, scan intact.
+    let scan = scan_start(&good);
+    let mut stripped = good[..2].to_vec();
+    let mut pos = 2;
+    let mut dropped = 0;
+    while pos < scan {
+        let length = usize::from(u16::from_be_bytes([good[pos + 2], good[pos + 3]]));
+        let segment = &good[pos..pos + 2 + length];
+        if segment[1] == 0xDB {
+            dropped += 1;
+        } else {
+            stripped.extend(segment);
+        }
+        pos += 2 + length;
+    }
+    stripped.extend(&good[scan..]);
+    assert!(dropped >= 1, "the fixture JPEG has a DQT segment");
+    fs::write(images.join("SFHQ_pt1_00000001.jpg"), &good).unwrap();
+    fs::write(images.join("SFHQ_pt1_00000002.jpg"), &stripped).unwrap();
+    fs::write(images.join("SFHQ_pt1_00000003.jpg"), &good).unwrap();
+    let src = t.join("SFHQ_pt1");
+    for threads in ["1", "4"] {
+        let out = format!("t{threads}");
+        t.convert(
+            std::slice::from_ref(&src),
+            &out,
+            &["--resolution", "256", "--threads", threads],
+        )
+        .expect_code(1);
+        let m = manifest(&t.join(&out));
+        assert_eq!(m["rows"], 2, "--threads {threads}");
+        assert_eq!(
+            keys(&m["excluded"]),
+            ["SFHQ_pt1_00000002"],
+            "--threads {threads}"
+        );
+        let message = m["excluded"][0]["issues"][0]["message"].as_str().unwrap();
+        assert!(message.contains("Quantization table"), "{message}");
+    }
+    assert_eq!(tree(&t.join("t1")), tree(&t.join("t4")));
+    for file in tree(&t.join("t1")) {
+        assert!(
+            fs::read(t.join("t1").join(&file)).unwrap()
+                == fs::read(t.join("t4").join(&file)).unwrap(),
+            "{file} differs between --threads 1 and 4"
+        );
     }
 }
 

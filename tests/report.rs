@@ -464,6 +464,99 @@ fn convert_records_the_class_pixels_of_every_map_at_any_thread_count() {
 }
 
 #[test]
+fn statistics_count_only_the_samples_kept() {
+    let t = TestDir::new();
+    t.convert(&[broken_folder()], "out", &[]).expect_code(1);
+    let m = read_json(&t.join("out/manifest.json"));
+    let excluded: BTreeSet<String> = m["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["key"].as_str().unwrap().to_string())
+        .collect();
+    // An independent count over the maps of the kept samples only.
+    let mut counts = [0u64; 256];
+    let (mut kept_maps, mut all_maps) = (0u64, 0u64);
+    for entry in std::fs::read_dir(broken_folder().join("segmentations")).unwrap() {
+        let path = entry.unwrap().path();
+        let key = path.file_stem().unwrap().to_string_lossy().into_owned();
+        all_maps += 1;
+        if excluded.contains(&key) {
+            continue;
+        }
+        let mut decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        decoder.set_transformations(png::Transformations::IDENTITY);
+        let mut reader = decoder.read_info().unwrap();
+        let mut labels = vec![0u8; reader.output_buffer_size().unwrap()];
+        let frame = reader.next_frame(&mut labels).unwrap();
+        for &label in &labels[..frame.buffer_size()] {
+            counts[usize::from(label)] += 1;
+        }
+        kept_maps += 1;
+    }
+    assert!(
+        kept_maps < all_maps,
+        "some excluded samples have maps: the test means something"
+    );
+    let statistics = &m["statistics"];
+    assert_eq!(statistics["maps_counted"], kept_maps);
+    assert_eq!(statistics["block_purity"]["maps"], kept_maps);
+    let recorded: Vec<u64> = statistics["segmentation_class_pixels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(recorded, counts[..19], "the kept maps' pixels, no others");
+    assert_eq!(statistics["image_bytes"]["images"], m["rows"]);
+}
+
+#[test]
+fn a_report_sets_aside_statistics_that_do_not_hold_together() {
+    let t = TestDir::new();
+    t.convert(&good_sources(), "out", &[]).expect_code(0);
+    let path = t.join("out/manifest.json");
+    let original = read_json(&path);
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 4] = [
+        ("bins", |s| {
+            s["landmark_density"]["bins"] = 1_000_000_000.into()
+        }),
+        ("counts", |s| {
+            s["landmark_density"]["counts"]
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        }),
+        ("sizes", |s| s["image_bytes"]["min"] = u64::MAX.into()),
+        ("overflow", |s| {
+            s["segmentation_class_pixels"][0] = u64::MAX.into()
+        }),
+    ];
+    for (name, edit) in edits {
+        let mut manifest = original.clone();
+        edit(&mut manifest["statistics"]);
+        std::fs::write(&path, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+        let out = t.join(&format!("r-{name}"));
+        let run = t.run([
+            "report".as_ref(),
+            t.join("out").as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--json".as_ref(),
+        ]);
+        run.expect_code(0);
+        assert_eq!(run.json()["class_shares"]["every_map"], false, "{name}");
+        let page = std::fs::read_to_string(out.join("index.html")).unwrap();
+        assert!(
+            page.contains("statistics do not hold together"),
+            "{name}: the page says why they were set aside"
+        );
+    }
+}
+
+#[test]
 fn report_of_a_converted_folder_shows_shares_over_every_map() {
     let t = TestDir::new();
     t.convert(&good_sources(), "out", &[]).expect_code(0);
@@ -500,7 +593,7 @@ fn report_of_a_converted_folder_shows_shares_over_every_map() {
         "purity over every map"
     );
     assert!(
-        page.contains("10 images (every sample)"),
+        page.contains("10 source image files (every valid sample"),
         "sizes over every row"
     );
     // A manifest of an older version (no statistics): estimated from sampled rows, said so.
@@ -518,7 +611,7 @@ fn report_of_a_converted_folder_shows_shares_over_every_map() {
         "purity from the sampled rows"
     );
     assert!(
-        page.contains("10 sampled rows"),
+        page.contains("10 sampled rows (the stored images)"),
         "sizes from the sampled rows"
     );
 }

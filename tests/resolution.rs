@@ -500,9 +500,40 @@ fn bad_resolutions_are_refused_before_anything_is_written() {
         );
     t.convert(&part, "d", &["--resolution", "256", "--jpeg-quality", "0"])
         .expect_code(2);
-    for out in ["a", "b", "c", "d"] {
+    // libjpeg-turbo's DCT scaling has 1/2, 1/4 and 1/8 only: a factor of 3 is refused when
+    // dct is asked for by name, and takes the box filter by default.
+    t.convert(
+        &part,
+        "e",
+        &[
+            "--image-size",
+            "768",
+            "--resolution",
+            "256",
+            "--image-filter",
+            "dct",
+        ],
+    )
+    .expect_code(2)
+    .expect_stderr_contains("--image-filter dct scales by 1/2, 1/4 or 1/8, and 768 / 256 = 3")
+    .expect_stderr_contains("use --image-filter box");
+    for out in ["a", "b", "c", "d", "e"] {
         assert!(!t.join(out).exists(), "{out} was created");
     }
+}
+
+#[test]
+fn a_factor_libjpeg_turbo_cannot_scale_by_takes_the_box_filter() {
+    let t = TestDir::new();
+    let part = [fixtures().join("good").join("SFHQ_pt1")];
+    // The fixtures are 1024 pixels, so every image fails --image-size 768 (exit 1): what
+    // is checked here is the filter the manifest records.
+    t.convert(&part, "k3", &["--image-size", "768", "--resolution", "256"])
+        .expect_code(1);
+    assert_eq!(
+        manifest(&t.join("k3"))["options"]["resize"]["image_filter"],
+        "box"
+    );
 }
 
 #[test]

@@ -27,7 +27,6 @@ use crate::dedup::{DedupConfig, DedupReport};
 use crate::format::shard::ShardFormat;
 use crate::manifest::Manifest;
 use crate::pipeline::{self, Progress, Validated};
-use crate::sample::Processed;
 use crate::sample::{parse_part, Modality};
 use crate::source::inventory::Inventory;
 use crate::validate::report::SampleIssues;
@@ -198,16 +197,7 @@ pub(crate) fn from_sources(
     progress: &dyn Progress,
     interrupted: &AtomicBool,
 ) -> anyhow::Result<Option<FromSources>> {
-    // Besides the report, each map's block purity for the distribution plot (validate
-    // only keeps min and mean).
-    let mut purity = PurityCounts::default();
-    let on_sample = |processed: &Processed| {
-        if let Some(share) = processed.block_share {
-            purity.add(share);
-        }
-    };
-    let Some(validated) =
-        pipeline::validate_with(sources, check, dedup, progress, interrupted, on_sample)?
+    let Some(validated) = pipeline::validate_with(sources, check, dedup, progress, interrupted)?
     else {
         return Ok(None);
     };
@@ -227,14 +217,10 @@ pub(crate) fn from_sources(
     for sample in &inventory.samples {
         *parts.entry(part_name(&sample.key)).or_default() += 1;
     }
-    let mut image_sizes = SizeCounts::default();
-    for file in inventory
-        .samples
-        .iter()
-        .filter_map(|s| s.file(Modality::Image))
-    {
-        image_sizes.add(file.size);
-    }
+    // Block purity and image sizes of the valid samples, as convert records them, so that
+    // a source and its converted folder show the same plots.
+    let purity = report.statistics.block_purity.clone();
+    let image_sizes = report.statistics.image_bytes.clone();
     let overview = Overview {
         samples: report.samples,
         valid: report.valid,

@@ -303,9 +303,9 @@ fn plots(h: &mut String, page: &Page) {
             "<p class=\"muted\">{} {} (bars 9% wide: eight per doubling).</p>",
             thousands(sizes.images),
             if o.sizes_of_every_image {
-                "images (every sample)"
+                "source image files (every valid sample, before any --resolution)"
             } else {
-                "sampled rows"
+                "sampled rows (the stored images)"
             }
         );
     }
@@ -324,10 +324,18 @@ fn statistics_basis(page: &Page, counted: u64, what: &str) -> String {
         (true, true) => format!(
             "Over all {n} {what} of the rows, counted by convert (manifest.json statistics)."
         ),
-        (false, _) => format!(
-            "Estimated from the {n} {what} of {} rows chosen with seed {}: this manifest.json has no statistics over every row (written by an older sfhq-pack; convert again to have them).",
-            page.statistics_samples, page.seed
-        ),
+        (false, _) => match &page.statistics_rejected {
+            Some(why) => format!(
+                "Estimated from the {n} {what} of {} rows chosen with seed {}: this manifest.json's statistics do not hold together ({}), so they were set aside; run `sfhq-pack verify` on the folder, and convert again to have them.",
+                page.statistics_samples,
+                page.seed,
+                escape(why)
+            ),
+            None => format!(
+                "Estimated from the {n} {what} of {} rows chosen with seed {}: this manifest.json has no statistics over every row (written by an older sfhq-pack; convert again to have them).",
+                page.statistics_samples, page.seed
+            ),
+        },
     }
 }
 

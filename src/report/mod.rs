@@ -232,6 +232,8 @@ pub(crate) struct Page {
     /// Pairs drawn side by side.
     pub pairs_shown: usize,
     pub seed: u64,
+    /// Why the manifest's statistics were set aside (they did not hold together).
+    pub statistics_rejected: Option<String>,
 }
 
 /// Near-duplicate pairs for the page.
@@ -357,8 +359,15 @@ fn write_report(
     interrupted: &AtomicBool,
 ) -> anyhow::Result<Outcome> {
     let converted: Vec<&PathBuf> = config.inputs.iter().filter(|p| is_converted(p)).collect();
+    let mut statistics_rejected = None;
     let (overview, input, statistics, near_duplicates) = if let Some(dir) = converted.first() {
-        let manifest = Manifest::read(dir)?;
+        let mut manifest = Manifest::read(dir)?;
+        // Statistics that do not hold together are set aside, as if absent (estimated from
+        // rows instead), and the page says why.
+        if let Some(why) = manifest.statistics.as_ref().and_then(|s| s.check().err()) {
+            manifest.statistics = None;
+            statistics_rejected = Some(why);
+        }
         let near = converted_near_duplicates(
             dir,
             &manifest,
@@ -557,6 +566,7 @@ fn write_report(
         near_duplicates,
         pairs_shown: config.pairs,
         seed: config.seed,
+        statistics_rejected,
     };
     let text = html::render(&page, GENERATOR);
     write_file(&config.out.join(PAGE), text.as_bytes())?;

@@ -150,10 +150,10 @@ pub struct Statistics {
     /// Pixels per class (labels 0 to 18) over those maps, at their source size.
     pub segmentation_class_pixels: Vec<u64>,
     pub landmark_density: LandmarkDensity,
-    /// Pure-block share of the counted maps (absent in statistics of the first version).
+    /// Pure-block share of the counted maps.
     #[serde(default)]
     pub block_purity: PurityCounts,
-    /// Source image file sizes of the kept samples (absent in the first version).
+    /// Source image file sizes of the kept samples.
     #[serde(default)]
     pub image_bytes: SizeCounts,
 }
@@ -220,6 +220,60 @@ impl Statistics {
     }
 }
 
+impl Statistics {
+    /// Whether statistics read from a `manifest.json` have the shape this version writes and
+    /// sums that fit: a hand-edited or damaged manifest must not make `report` allocate a
+    /// grid of its choosing or overflow a sum. The error says what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        fn total(what: &str, values: impl IntoIterator<Item = u64>) -> Result<u64, String> {
+            values
+                .into_iter()
+                .try_fold(0u64, u64::checked_add)
+                .ok_or_else(|| format!("{what} add up past 2^64"))
+        }
+        if self.segmentation_class_pixels.len() != CLASSES {
+            return Err(format!(
+                "segmentation_class_pixels has {} values, not {CLASSES}",
+                self.segmentation_class_pixels.len()
+            ));
+        }
+        total(
+            "segmentation_class_pixels",
+            self.segmentation_class_pixels.iter().copied(),
+        )?;
+        let d = &self.landmark_density;
+        if d.bins != DENSITY_BINS || d.counts.len() != (DENSITY_BINS * DENSITY_BINS) as usize {
+            return Err(format!(
+                "landmark_density has bins {} and {} counts, not {DENSITY_BINS} and {}",
+                d.bins,
+                d.counts.len(),
+                DENSITY_BINS * DENSITY_BINS
+            ));
+        }
+        total("landmark_density.counts", d.counts.iter().copied())?;
+        let p = &self.block_purity;
+        if p.bins.len() != PURITY_BINS || p.pure > p.maps {
+            return Err(format!(
+                "block_purity has {} bins (not {PURITY_BINS}) or more pure maps ({}) than maps ({})",
+                p.bins.len(),
+                p.pure,
+                p.maps
+            ));
+        }
+        total("block_purity.bins", p.bins.iter().copied())?;
+        let s = &self.image_bytes;
+        let last = SizeCounts::bin(u64::MAX);
+        if s.min > s.max || s.bins.iter().any(|[bin, _]| *bin > last) {
+            return Err(format!(
+                "image_bytes has min {} above max {} or a bin past {last}",
+                s.min, s.max
+            ));
+        }
+        total("image_bytes.bins", s.bins.iter().map(|[_, count]| *count))?;
+        Ok(())
+    }
+}
+
 impl Default for Statistics {
     fn default() -> Self {
         Statistics::new(1024)
@@ -277,6 +331,31 @@ mod tests {
         assert_eq!(SizeCounts::bin_start(144), 262_144);
         assert!(SizeCounts::bin(SizeCounts::bin_start(145)) == 145);
         assert!(SizeCounts::bin(SizeCounts::bin_start(145) - 1) == 144);
+    }
+
+    #[test]
+    fn check_accepts_what_add_makes_and_names_what_a_damaged_manifest_breaks() {
+        let mut s = Statistics::new(1024);
+        s.add(&SampleStatistics {
+            class_pixels: Some([1; CLASSES]),
+            landmarks: None,
+            block_share: Some(1.0),
+            image_bytes: Some(300_000),
+        });
+        assert_eq!(s.check(), Ok(()));
+        let broken = |edit: &dyn Fn(&mut Statistics)| {
+            let mut b = s.clone();
+            edit(&mut b);
+            b.check().unwrap_err()
+        };
+        assert!(broken(&|b| b.landmark_density.bins = 1_000_000_000).contains("landmark_density"));
+        assert!(
+            broken(&|b| b.landmark_density.counts.pop().map(drop).unwrap_or(())).contains("4096")
+        );
+        assert!(broken(&|b| b.segmentation_class_pixels.push(1)).contains("20 values"));
+        assert!(broken(&|b| b.segmentation_class_pixels[0] = u64::MAX).contains("past 2^64"));
+        assert!(broken(&|b| b.image_bytes.min = u64::MAX).contains("min"));
+        assert!(broken(&|b| b.block_purity.bins.clear()).contains("block_purity"));
     }
 
     #[test]
