@@ -321,6 +321,19 @@ fn an_interrupted_report_writes_no_page_and_exits_130() {
     );
 }
 
+/// Adds the pixels per label of a PNG label map (palette indices kept) to `counts`.
+fn add_label_counts(path: &Path, counts: &mut [u64]) {
+    let mut decoder =
+        png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().unwrap();
+    let mut labels = vec![0u8; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut labels).unwrap();
+    for &label in &labels[..frame.buffer_size()] {
+        counts[usize::from(label)] += 1;
+    }
+}
+
 /// Pixels per label of the folder parts' maps, decoded here with the `png` crate (palette
 /// indices kept: they are the labels).
 fn class_pixels_of_folders(parts: &[&Path]) -> (Vec<u64>, u64) {
@@ -333,15 +346,7 @@ fn class_pixels_of_folders(parts: &[&Path]) -> (Vec<u64>, u64) {
             .collect();
         files.sort();
         for file in files {
-            let mut decoder =
-                png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&file).unwrap()));
-            decoder.set_transformations(png::Transformations::IDENTITY);
-            let mut reader = decoder.read_info().unwrap();
-            let mut labels = vec![0u8; reader.output_buffer_size().unwrap()];
-            let frame = reader.next_frame(&mut labels).unwrap();
-            for &label in &labels[..frame.buffer_size()] {
-                counts[usize::from(label)] += 1;
-            }
+            add_label_counts(&file, &mut counts);
             maps += 1;
         }
     }
@@ -475,7 +480,7 @@ fn statistics_count_only_the_samples_kept() {
         .map(|s| s["key"].as_str().unwrap().to_string())
         .collect();
     // An independent count over the maps of the kept samples only.
-    let mut counts = [0u64; 256];
+    let mut counts = vec![0u64; 256];
     let (mut kept_maps, mut all_maps) = (0u64, 0u64);
     for entry in std::fs::read_dir(broken_folder().join("segmentations")).unwrap() {
         let path = entry.unwrap().path();
@@ -484,15 +489,7 @@ fn statistics_count_only_the_samples_kept() {
         if excluded.contains(&key) {
             continue;
         }
-        let mut decoder =
-            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
-        decoder.set_transformations(png::Transformations::IDENTITY);
-        let mut reader = decoder.read_info().unwrap();
-        let mut labels = vec![0u8; reader.output_buffer_size().unwrap()];
-        let frame = reader.next_frame(&mut labels).unwrap();
-        for &label in &labels[..frame.buffer_size()] {
-            counts[usize::from(label)] += 1;
-        }
+        add_label_counts(&path, &mut counts);
         kept_maps += 1;
     }
     assert!(
