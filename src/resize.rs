@@ -141,16 +141,12 @@ impl Resize {
         }
     }
 
-    /// How `reduce_image` decodes these bytes, for messages.
-    fn decode_words(&self, bytes: &[u8]) -> String {
-        let is_jpeg = bytes.starts_with(&[0xFF, 0xD8]);
-        match (is_jpeg, self.image_filter) {
-            (true, ImageFilter::Dct) => format!(
-                "libjpeg-turbo scaling 1/{} while decoding, --image-filter dct",
-                self.factor()
-            ),
-            (true, ImageFilter::Box) => "libjpeg-turbo full decode, --image-filter box".to_string(),
-            (false, _) => "full decode".to_string(),
+    /// How `reduce_image` decodes these bytes.
+    fn decode_kind(&self, bytes: &[u8]) -> ImageDecode {
+        match (bytes.starts_with(&[0xFF, 0xD8]), self.image_filter) {
+            (true, ImageFilter::Dct) => ImageDecode::JpegScaled(self.factor()),
+            (true, ImageFilter::Box) => ImageDecode::JpegFull,
+            (false, _) => ImageDecode::Other,
         }
     }
 
@@ -158,17 +154,16 @@ impl Resize {
     fn reduce_image(&self, bytes: &[u8]) -> Result<(Vec<u8>, usize, usize), String> {
         let k = self.factor() as usize;
         let size = self.source_size as usize;
-        let is_jpeg = bytes.starts_with(&[0xFF, 0xD8]);
-        if is_jpeg && self.image_filter == ImageFilter::Dct {
+        let kind = self.decode_kind(bytes);
+        if let ImageDecode::JpegScaled(_) = kind {
             let mut small = Vec::new();
             let (w, h) = decode_jpeg(bytes, size, k, &mut small)?;
             return Ok((small, w, h));
         }
         PIXELS.with_borrow_mut(|rgb| {
-            let (w, h) = if is_jpeg {
-                decode_jpeg(bytes, size, 1, rgb)?
-            } else {
-                decode_other(bytes, size, rgb)?
+            let (w, h) = match kind {
+                ImageDecode::Other => decode_other(bytes, size, rgb)?,
+                _ => decode_jpeg(bytes, size, 1, rgb)?,
             };
             let small = box_downscale_rgb(&rgb[..w * h * 3], w, h, k);
             Ok((small, w / k, h / k))
@@ -192,7 +187,7 @@ impl Resize {
                 format!(
                     "the decode for --resolution {} ({}) failed: {e}; the pixel data is corrupt, replace the file",
                     self.resolution,
-                    self.decode_words(&payload.image.bytes)
+                    self.decode_kind(&payload.image.bytes)
                 ),
             )
         })?;
@@ -287,6 +282,30 @@ impl ResizeRecord {
     }
 }
 
+/// How an image is decoded for `--resolution` (named in messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageDecode {
+    /// libjpeg-turbo scaling by 1/k while decoding (`--image-filter dct`).
+    JpegScaled(u32),
+    /// libjpeg-turbo's full decode, then the box mean (`--image-filter box`).
+    JpegFull,
+    /// A PNG: full decode, then the box mean.
+    Other,
+}
+
+impl std::fmt::Display for ImageDecode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImageDecode::JpegScaled(k) => write!(
+                f,
+                "libjpeg-turbo scaling 1/{k} while decoding, --image-filter dct"
+            ),
+            ImageDecode::JpegFull => f.write_str("libjpeg-turbo full decode, --image-filter box"),
+            ImageDecode::Other => f.write_str("full decode"),
+        }
+    }
+}
+
 /// `name` with its extension replaced (`SFHQ_pt2_00000003.JPG` -> `...00000003.jpg`).
 fn with_extension(name: &str, ext: &str) -> String {
     let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
@@ -366,14 +385,8 @@ pub fn decode_other(
     max_side: usize,
     out: &mut Vec<u8>,
 ) -> Result<(usize, usize), String> {
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(max_side as u32);
-    limits.max_image_height = Some(max_side as u32);
-    reader.limits(limits);
-    let rgb = reader.decode().map_err(|e| e.to_string())?.into_rgb8();
+    let max_pixels = (max_side as u64).saturating_mul(max_side as u64);
+    let rgb = crate::decode::image::decode_within(bytes, max_pixels)?.into_rgb8();
     let (w, h) = (rgb.width() as usize, rgb.height() as usize);
     *out = rgb.into_raw();
     Ok((w, h))

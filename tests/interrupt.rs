@@ -2,7 +2,7 @@
 //! and exits 130.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::memory::big_source;
 use crate::util::*;
@@ -33,19 +33,11 @@ fn an_interrupted_convert_leaves_no_shard_and_no_manifest() {
         .spawn()
         .unwrap();
     // Wait until the first shards are being written, then press Ctrl-C once.
-    let started = Instant::now();
-    while !out.join("data").exists() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(300));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    signal_when(&child, "INT", Duration::from_millis(300), || {
+        out.join("data").exists()
+    });
+    let (code, stderr) = finish(child);
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("partial shards removed"), "{stderr}");
     let left: Vec<String> = tree(&out);
     assert!(left.is_empty(), "files left behind: {left:?}");

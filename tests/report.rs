@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::util::{broken_folder, dedup_sources, fixtures, good_sources, read_json, TestDir};
+use crate::util::{
+    broken_folder, dedup_sources, finish, fixtures, good_sources, read_json, signal_when, TestDir,
+};
 
 /// `report SOURCES EXTRA...`.
 fn report_args(sources: &[PathBuf], extra: &[&str]) -> Vec<std::ffi::OsString> {
@@ -282,7 +284,7 @@ fn package_hf_puts_a_preview_grid_in_the_card() {
 #[test]
 fn an_interrupted_report_writes_no_page_and_exits_130() {
     use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     let t = TestDir::new();
     let src = t.join("big");
@@ -301,19 +303,9 @@ fn an_interrupted_report_writes_no_page_and_exits_130() {
         .spawn()
         .unwrap();
     // The report folder is created before the validation pass starts.
-    let started = Instant::now();
-    while !out.exists() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    signal_when(&child, "INT", Duration::from_millis(200), || out.exists());
+    let (code, stderr) = finish(child);
+    assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("no page written to"), "{stderr}");
     assert!(
         !out.exists(),

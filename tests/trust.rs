@@ -22,27 +22,6 @@ fn spawn(args: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Waits (up to 60 s) until `ready` holds, then sends `signal` to the child.
-fn signal_when(child: &Child, signal: &str, ready: impl Fn() -> bool) {
-    let started = Instant::now();
-    while !ready() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let status = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-fn finish(child: Child) -> (Option<i32>, String) {
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -274,7 +253,7 @@ fn an_interrupted_convert_leaves_no_folder_and_the_same_command_then_runs() {
             "1",
         ];
         let child = spawn(&args);
-        signal_when(&child, signal, || out.join("data").exists());
+        signal_when(&child, signal, Duration::ZERO, || out.join("data").exists());
         let (code, stderr) = finish(child);
         assert_eq!(code, Some(130), "SIG{signal}: {stderr}");
         assert!(!out.exists(), "SIG{signal}: left {:?}", tree(&out));
@@ -304,7 +283,7 @@ fn verify_package_and_extract_end_with_130_on_sigint_and_sigterm_leaving_nothing
         // verify: reads only; must not claim a result.
         let child = spawn(&["--threads", "1", "verify", s(&out)]);
         std::thread::sleep(Duration::from_millis(150));
-        signal_when(&child, signal, || true);
+        signal_when(&child, signal, Duration::ZERO, || true);
         let (code, stderr) = finish(child);
         assert_eq!(code, Some(130), "verify SIG{signal}: {stderr}");
 
@@ -313,7 +292,7 @@ fn verify_package_and_extract_end_with_130_on_sigint_and_sigterm_leaving_nothing
         args.extend_from_slice(ALL);
         let child = spawn(&args);
         std::thread::sleep(Duration::from_millis(150));
-        signal_when(&child, signal, || true);
+        signal_when(&child, signal, Duration::ZERO, || true);
         let (code, stderr) = finish(child);
         assert_eq!(code, Some(130), "package SIG{signal}: {stderr}");
         assert_eq!(snapshot(&out), before, "package SIG{signal} left files");
@@ -321,7 +300,7 @@ fn verify_package_and_extract_end_with_130_on_sigint_and_sigterm_leaving_nothing
         // extract: every file it wrote is taken back, and the folder it created.
         let back = t.join(&format!("back-{signal}"));
         let child = spawn(&["extract", s(&out), "--out", s(&back)]);
-        signal_when(&child, signal, || {
+        signal_when(&child, signal, Duration::ZERO, || {
             back.join("images")
                 .read_dir()
                 .is_ok_and(|mut d| d.next().is_some())
@@ -358,7 +337,9 @@ fn dedup_and_convert_with_dedup_end_with_130_on_sigint_and_sigterm_printing_noth
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        signal_when(&child, signal, || bytes_read(&child) > 20_000_000);
+        signal_when(&child, signal, Duration::ZERO, || {
+            bytes_read(&child) > 20_000_000
+        });
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(
@@ -385,7 +366,9 @@ fn dedup_and_convert_with_dedup_end_with_130_on_sigint_and_sigterm_printing_noth
             "--dedup-threshold",
             "0.92",
         ]);
-        signal_when(&child, signal, || bytes_read(&child) > 20_000_000);
+        signal_when(&child, signal, Duration::ZERO, || {
+            bytes_read(&child) > 20_000_000
+        });
         let (code, stderr) = finish(child);
         assert_eq!(
             code,

@@ -187,13 +187,19 @@ pub fn decode_fully(bytes: &[u8], max_pixels: u64) -> Result<(), String> {
     if bytes.starts_with(&[0xFF, 0xD8]) {
         return decode_jpeg_strictly(bytes, max_pixels);
     }
+    decode_within(bytes, max_pixels).map(drop)
+}
+
+/// Decodes an image of any format the `image` crate reads, allocating at most 4 bytes per
+/// pixel of `max_pixels` (the limit is enforced by the decoder, before its buffers exist).
+pub fn decode_within(bytes: &[u8], max_pixels: u64) -> Result<image::DynamicImage, String> {
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| e.to_string())?;
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_pixels.saturating_mul(4));
     reader.limits(limits);
-    reader.decode().map(drop).map_err(|e| e.to_string())
+    reader.decode().map_err(|e| e.to_string())
 }
 
 /// The entropy-coded bytes of a JPEG's scans (stuffing and restart markers left out) and the

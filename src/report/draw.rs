@@ -178,13 +178,7 @@ pub(crate) fn decode_thumbnail(
             header.width, header.height
         ));
     }
-    let mut reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(max_pixels.saturating_mul(4));
-    reader.limits(limits);
-    let picture = reader.decode().map_err(|e| e.to_string())?.to_rgb8();
+    let picture = crate::decode::image::decode_within(bytes, max_pixels)?.to_rgb8();
     let (width, height) = picture.dimensions();
     let (tw, th) = thumbnail_size(width, height, max_side);
     let small = image::imageops::thumbnail(&picture, tw, th);

@@ -8,7 +8,8 @@ pub mod rawzip;
 use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -241,4 +242,28 @@ pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
             (rel, bytes)
         })
         .collect()
+}
+
+/// Waits (up to 60 s) until `ready` holds, lets `settle` pass, then sends `signal` (`INT`,
+/// `TERM`, ...) to the child, as a user pressing Ctrl-C or a supervisor stopping it.
+pub fn signal_when(child: &Child, signal: &str, settle: Duration, ready: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !ready() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(settle);
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// The child's exit code and stderr, once it has ended.
+pub fn finish(child: Child) -> (Option<i32>, String) {
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
